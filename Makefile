@@ -1,0 +1,52 @@
+# cdmx: install, demo and tests on a fresh machine.
+#   make demo   install, then train and test the main job on the mini world
+#   make test   install, then run the test suite
+# The install is idempotent: it makes .venv/ here, reuses pip's wheel cache (the mmcv build with
+# compiled ops takes minutes once) and is redone only when setup.cfg or requirements/ change.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.cdmx-installed
+FASHION_MNIST ?= /usr/share/datasets/fashion-mnist
+WORK_DIR ?= work_dirs
+PYTEST_ARGS ?=
+
+.PHONY: install data demo test clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml $(wildcard requirements/*.txt)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -r requirements/build.txt
+	$(PIP) install -q -r requirements/torch.txt
+	MMCV_WITH_OPS=1 MAX_JOBS=2 $(PIP) install -q --no-build-isolation -r requirements/mminstall.txt
+	$(PIP) install -q -r requirements/runtime.txt -r requirements/tests.txt
+	$(PIP) install -q --no-build-isolation --no-deps -e .
+	$(PY) -c "import mmcv.ops, mmseg.models, mmpretrain.models, diffusers, open_clip, cdmx"
+	touch $(STAMP)
+
+# Fashion-MNIST (the mini world's data) comes from Debian's dataset-fashion-mnist package.
+data:
+	@if [ ! -f $(FASHION_MNIST)/train-images-idx3-ubyte.gz ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+	  else \
+	    echo "Fashion-MNIST is missing from $(FASHION_MNIST): run 'sudo apt-get install dataset-fashion-mnist', or put its four idx .gz files in a folder and pass FASHION_MNIST=<folder>."; \
+	    exit 1; \
+	  fi; \
+	fi
+
+demo: install data
+	$(PY) tools/train.py configs/baselines/wrn28-2_fashion-mnist-mini.py \
+	  --work-dir $(WORK_DIR)/baseline_mini --cfg-options data_root=$(FASHION_MNIST)
+	$(PY) tools/test.py configs/baselines/wrn28-2_fashion-mnist-mini.py \
+	  $(WORK_DIR)/baseline_mini/last_checkpoint --work-dir $(WORK_DIR)/baseline_mini \
+	  --cfg-options data_root=$(FASHION_MNIST)
+
+test: install data
+	FASHION_MNIST=$(FASHION_MNIST) $(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(WORK_DIR)
