@@ -36,7 +36,7 @@ from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import \
     WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
-from mmengine.registry import DefaultScope, Registry
+from mmengine.registry import DefaultScope, Registry, build_model_from_cfg
 
 SCOPE = 'cdmx'
 
@@ -73,8 +73,8 @@ class ComponentRegistry(Registry):
     """A registry for one kind of cdmx plugin, in scope ``cdmx``.
 
     With ``fallback`` set, names it does not hold are looked up in ``fallback`` and its ancestors,
-    so a head config may name any module (``type='mmseg.ASPPHead'``, ``type='Linear'`` from
-    mmengine's root). It is wired as a parent link rather than through mmengine's child table:
+    so a head config may name any module (``type='mmseg.ASPPHead'``, or an unprefixed name of
+    cdmx's MODELS), and lists of configs build an ``nn.Sequential`` as in MODELS. It is wired as a parent link rather than through mmengine's child table:
     mmengine resolves the default scope from a tree's root, which would hand every lookup to the
     scope's MODELS registry and miss the entries of this one, so :meth:`switch_scope_and_registry`
     always stays here (prefixed names still reach other scopes through the root).
@@ -86,7 +86,8 @@ class ComponentRegistry(Registry):
     """
 
     def __init__(self, name: str, locations: list, fallback: Optional[Registry] = None):
-        super().__init__(name, scope=SCOPE, locations=locations)
+        build_func = None if fallback is None else build_model_from_cfg
+        super().__init__(name, build_func=build_func, scope=SCOPE, locations=locations)
         self.parent = fallback
 
     @contextmanager
