@@ -3,11 +3,11 @@
 torch >= 2.6 unpickles checkpoints with ``weights_only=True``: only tensors, plain containers and
 allow-listed globals. A checkpoint the Runner saves also carries its message hub (mmengine
 ``HistoryBuffer`` objects holding numpy arrays), so mmengine's own load and resume fail unless
-those globals are allowed. :data:`MMENGINE_CHECKPOINT_GLOBALS` allows exactly what such a
-checkpoint holds; it was found by saving checkpoints with the Runner (iteration and best-score
-checkpoints, EMA, schedulers) and loading them until nothing was refused. A checkpoint holding
-anything else (a custom class instance, ``os.system`` through ``__reduce__``) is refused with a
-:class:`CdmxError`; cdmx never unpickles with ``weights_only=False``.
+those globals are allowed. :data:`MMENGINE_CHECKPOINT_GLOBALS` allows what such checkpoints
+hold and nothing that runs code; it was found by saving checkpoints with the Runner (iteration and
+best-score checkpoints, EMA, schedulers) and loading them until nothing was refused. A checkpoint
+holding anything else (a custom class instance, ``os.system`` through ``__reduce__``) is refused
+with a :class:`CdmxError`; cdmx never unpickles without ``weights_only``.
 
 :func:`install` (run when this module is imported) adds the allow-list and puts
 :func:`load_from_local` and :func:`load_from_http` in place of mmengine's loaders, so
@@ -17,6 +17,7 @@ all go through them. The URL loader replaces mmengine's because that one calls
 """
 import os
 import pickle
+import zipfile
 from typing import Callable, Optional
 
 import numpy as np
@@ -94,8 +95,8 @@ def load_from_local(filename: str, map_location=None) -> dict:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
-        raise CdmxError(f'checkpoint {path} holds objects outside cdmx\'s allow-list of '
-                        f'checkpoint contents ({_first_line(error)}), so cdmx will not unpickle '
+        raise CdmxError(f"checkpoint {path} holds objects outside cdmx's allow-list of checkpoint "
+                        f'contents ({_refusal_reason(path, error)}), so cdmx will not unpickle '
                         'it; load only checkpoints of tensors and plain containers, such as '
                         'those tools/train.py saves.') from error
 
@@ -119,12 +120,23 @@ def load_from_http(url: str, map_location=None, model_dir: Optional[str] = None,
     return load_from_local(path, map_location)
 
 
-def _first_line(error: Exception) -> str:
-    """The reason torch's weights-only unpickler gives, without its advice to drop weights_only."""
-    text = str(error)
-    detail = text.split('WeightsUnpickler error:', 1)[-1]
-    lines = [line.strip() for line in detail.splitlines() if line.strip()]
-    return (lines or [type(error).__name__])[0].rstrip('.')
+def _refusal_reason(path: str, error: Exception) -> str:
+    """What torch refused in ``path``: the globals outside the allow-list (read from the pickle's
+    opcodes without running them), else the reason torch's unpickler gave."""
+    if zipfile.is_zipfile(path):
+        # The names torch's unpickler matches: "module.qualname", or the name given with it.
+        allowed = {entry[1] if isinstance(entry, tuple)
+                   else f'{entry.__module__}.{entry.__qualname__}'
+                   for entry in MMENGINE_CHECKPOINT_GLOBALS}
+        outside = [name for name in torch.serialization.get_unsafe_globals_in_checkpoint(path)
+                   if name not in allowed]
+        if outside:
+            return ', '.join(outside)
+    text = str(error).split('WeightsUnpickler error:', 1)[-1]
+    skipped = ('Weights only load failed', 'Check the documentation')
+    reasons = [part.strip() for part in text.split('\n\n')
+               if part.strip() and not part.strip().startswith(skipped)]
+    return reasons[0].splitlines()[0].rstrip('.') if reasons else type(error).__name__
 
 
 def install() -> None:

@@ -69,14 +69,25 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         cfg_options: ``{'dotted.key': value}`` pairs, as mmengine's ``DictAction`` parses them.
 
     Raises:
-        CdmxError: The file does not exist or is not a ``.py``/``.json``/``.yaml`` config.
+        CdmxError: The file does not exist, is not a ``.py``/``.json``/``.yaml`` config, or a
+            module its ``custom_imports`` lists cannot be imported.
     """
     if not os.path.isfile(path):
         raise CdmxError(f'config file {path} does not exist; pass the path of a config such as '
                         'configs/baselines/wrn28-2_fashion-mnist-mini.py.')
     if os.path.splitext(path)[1] not in ('.py', '.json', '.yaml', '.yml'):
         raise CdmxError(f'{path} is not a config file; pass a .py (or .json/.yaml) config.')
-    cfg = Config.fromfile(path)
+    try:
+        cfg = Config.fromfile(path)
+    except ImportError as error:
+        if not str(error).startswith('Failed to import custom modules'):
+            raise
+        root = error  # mmengine chains: "custom modules" <- "tools_x" <- No module named 'tools_x'
+        while (root.__cause__ or root.__context__) is not None:
+            root = root.__cause__ or root.__context__
+        raise CdmxError(f'{path} lists custom_imports that cannot be imported ({root}); install '
+                        'the package that provides them or add its folder to PYTHONPATH.'
+                        ) from error
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
