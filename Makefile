@@ -38,15 +38,16 @@ data:
 	  fi; \
 	fi
 
+# Configs read the Fashion-MNIST folder from CDMX_FASHION_MNIST ({{$CDMX_FASHION_MNIST:...}}).
 demo: install data
-	$(PY) tools/train.py configs/baselines/wrn28-2_fashion-mnist-mini.py \
-	  --work-dir $(WORK_DIR)/baseline_mini --cfg-options data_root=$(FASHION_MNIST)
-	$(PY) tools/test.py configs/baselines/wrn28-2_fashion-mnist-mini.py \
-	  $(WORK_DIR)/baseline_mini/last_checkpoint --work-dir $(WORK_DIR)/baseline_mini \
-	  --cfg-options data_root=$(FASHION_MNIST)
+	CDMX_FASHION_MNIST=$(FASHION_MNIST) $(PY) tools/train.py \
+	  configs/baselines/wrn28-2_fashion-mnist-mini.py --work-dir $(WORK_DIR)/baseline_mini
+	CDMX_FASHION_MNIST=$(FASHION_MNIST) $(PY) tools/test.py \
+	  configs/baselines/wrn28-2_fashion-mnist-mini.py $(WORK_DIR)/baseline_mini/last_checkpoint \
+	  --work-dir $(WORK_DIR)/baseline_mini
 
 test: install data
-	FASHION_MNIST=$(FASHION_MNIST) $(PY) -m pytest $(PYTEST_ARGS)
+	CDMX_FASHION_MNIST=$(FASHION_MNIST) $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(WORK_DIR)

@@ -10,7 +10,7 @@ from cdmx.datasets import FASHION_MNIST_CLASSES, FashionMNIST, read_idx
 from cdmx.registry import DATASETS
 from cdmx.utils.errors import CdmxError
 
-REAL_ROOT = os.environ.get('FASHION_MNIST', '/usr/share/datasets/fashion-mnist')
+REAL_ROOT = os.environ.get('CDMX_FASHION_MNIST', '/usr/share/datasets/fashion-mnist')
 
 
 @pytest.mark.parametrize('suffix', ['', '.gz'])

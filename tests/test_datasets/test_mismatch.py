@@ -11,7 +11,7 @@ from cdmx.datasets import (SPLITS_DIR, FashionMNIST, MismatchDataset, available_
 from cdmx.registry import DATASETS
 from cdmx.utils.errors import CdmxError
 
-REAL_ROOT = os.environ.get('FASHION_MNIST', '/usr/share/datasets/fashion-mnist')
+REAL_ROOT = os.environ.get('CDMX_FASHION_MNIST', '/usr/share/datasets/fashion-mnist')
 # 10 classes x 300 samples, shuffled.
 LABELS = np.random.default_rng(5).permutation(np.repeat(np.arange(10), 300))
 KNOWN, UNKNOWN, NEW = [0, 5], [2, 3, 4, 6, 7, 8], [1, 9]
