@@ -69,8 +69,9 @@ def _find_idx(data_root: str, stem: str) -> str:
         if os.path.isfile(path):
             return path
     raise CdmxError(f'Fashion-MNIST file {os.path.join(data_root, stem)}(.gz) does not exist; '
-                    'set data_root to the folder holding the four idx files (Debian package '
-                    'dataset-fashion-mnist installs them in /usr/share/datasets/fashion-mnist).')
+                    'set data_root (in configs: the environment variable CDMX_FASHION_MNIST) to '
+                    'the folder holding the four idx files (Debian package dataset-fashion-mnist '
+                    'installs them in /usr/share/datasets/fashion-mnist).')
 
 
 def external_split(num_train: int, external_size: int, split_seed: int):
