@@ -1,0 +1,8 @@
+"""Matchers, registered in :data:`cdmx.registry.MATCHERS`.
+
+A matcher is a callable ``matcher(priority) -> assignment``: ``priority`` is an (R, C) array
+whose entry ``[i, j]`` says how much row i (e.g. a cluster) wants column j (e.g. a class name),
+and ``assignment`` an (R,) int array giving the column of each row (-1 where none). The scorer
+that fills the priority matrix is a separate component. ``projects/example_plugin`` shows one
+written outside cdmx.
+"""

@@ -1,0 +1,7 @@
+"""Models of cdmx: backbones, heads, classifiers and losses, registered on import.
+
+The registries import this package on their first lookup (``locations``), so every module that
+registers something must be imported here.
+"""
+from . import foundation  # noqa: F401  (registers JudgeConvNet in MODELS and the recipes)
+from .backbones import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+"""Classifiers (mmengine ``BaseModel``), registered in :data:`cdmx.registry.MODELS`."""

@@ -1,0 +1,1 @@
+"""Heads (``nn.Module``), registered in :data:`cdmx.registry.HEADS`."""

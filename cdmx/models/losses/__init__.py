@@ -1,0 +1,1 @@
+"""Losses (``nn.Module``), registered in :data:`cdmx.registry.LOSSES`."""
