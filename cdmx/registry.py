@@ -8,7 +8,8 @@ Modules register lazily: ``locations`` names the packages imported on the first 
 Besides those, cdmx has six component registries, one per kind of plugin a method composes:
 GENERATORS, INVERTERS, PSEUDO_LABELERS and MATCHERS hold plain objects; HEADS and LOSSES hold
 ``nn.Module`` components and fall back to :data:`MODELS` (and through it to every OpenMMLab scope)
-for names they do not hold. Third-party code registers into any of them with
+for names they do not hold, while :data:`MODELS` finds what they hold, so a registered head can be
+``model.head`` of any model, mmpretrain's or mmseg's included. Third-party code registers into any of them with
 ``@HEADS.register_module()`` and is imported by a config's ``custom_imports``.
 """
 from contextlib import contextmanager
@@ -41,8 +42,30 @@ from mmengine.registry import DefaultScope, Registry, build_model_from_cfg
 SCOPE = 'cdmx'
 
 
-def _child(name: str, parent: Registry, locations: list) -> Registry:
-    return Registry(name, parent=parent, scope=SCOPE, locations=locations)
+def _child(name: str, parent: Registry, locations: list, cls: type = Registry) -> Registry:
+    return cls(name, parent=parent, scope=SCOPE, locations=locations)
+
+
+class ModelRegistry(Registry):
+    """cdmx's MODELS, which also finds the entries of the ``nn.Module`` component registries.
+
+    Models of any scope build their parts through MODELS (mmpretrain's ``ImageClassifier`` builds
+    ``head=dict(type=...)`` with its MODELS, which resolves in the default scope ``cdmx``), so a
+    head registered in :data:`HEADS` or a loss in :data:`LOSSES` must be found from here too.
+    """
+
+    components: tuple = ()
+
+    def get(self, key: str):
+        obj = super().get(key)
+        scope, name = self.split_scope_key(key)
+        if obj is None and scope in (None, self.scope):
+            for registry in self.components:
+                registry.import_from_location()
+                obj = registry._module_dict.get(name)
+                if obj is not None:
+                    break
+        return obj
 
 
 RUNNERS = _child('runner', MMENGINE_RUNNERS, ['cdmx.engine'])
@@ -51,7 +74,7 @@ HOOKS = _child('hook', MMENGINE_HOOKS, ['cdmx.engine'])
 DATASETS = _child('dataset', MMENGINE_DATASETS, ['cdmx.datasets'])
 DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS, ['cdmx.datasets'])
 TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, ['cdmx.datasets'])
-MODELS = _child('model', MMENGINE_MODELS, ['cdmx.models'])
+MODELS = _child('model', MMENGINE_MODELS, ['cdmx.models'], cls=ModelRegistry)
 MODEL_WRAPPERS = _child('model_wrapper', MMENGINE_MODEL_WRAPPERS, ['cdmx.engine'])
 WEIGHT_INITIALIZERS = _child('weight initializer', MMENGINE_WEIGHT_INITIALIZERS,
                              ['cdmx.models'])
@@ -102,3 +125,4 @@ PSEUDO_LABELERS = ComponentRegistry('pseudo labeler', ['cdmx.pseudo_labelers'])
 MATCHERS = ComponentRegistry('matcher', ['cdmx.matchers'])
 HEADS = ComponentRegistry('head', ['cdmx.models'], fallback=MODELS)
 LOSSES = ComponentRegistry('loss', ['cdmx.models'], fallback=MODELS)
+MODELS.components = (HEADS, LOSSES)

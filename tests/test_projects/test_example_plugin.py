@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 from scipy.optimize import linear_sum_assignment
 
-from cdmx.registry import HEADS, MATCHERS
+from cdmx.registry import HEADS, MATCHERS, MODELS
 from cdmx.utils.errors import CdmxError
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -151,3 +151,16 @@ def test_cosine_head_learns_through_mmpretrain_loss_and_predict(cfg):
 def test_cosine_head_rejects_bad_arguments(cfg):
     with pytest.raises(CdmxError):
         HEADS.build(dict(type='CosineClsHead', num_classes=2, in_channels=8, scale=0))
+
+
+def test_cosine_head_inside_a_model_config(cfg):
+    """The plugin's head as ``model.head`` of mmpretrain's ImageClassifier, built through MODELS."""
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    assert isinstance(model.head, sys.modules[PACKAGE].CosineClsHead)
+    inputs = torch.randn(4, 3, 32, 32)
+    samples = [DataSample().set_gt_label(i % 2) for i in range(4)]
+    losses = model(inputs, samples, mode='loss')
+    assert torch.isfinite(losses['loss'])
+    scores = model(inputs, mode='tensor')
+    assert scores.shape == (4, cfg.head.num_classes)
