@@ -137,8 +137,9 @@ class FashionMNIST(LazyImageDataset):
             raise CdmxError(f'FashionMNIST channels={channels} is not supported; use 1 or 3.')
         if not os.path.isdir(data_root):
             raise CdmxError(f'Fashion-MNIST folder {data_root} does not exist; install the Debian '
-                            'package dataset-fashion-mnist or set data_root to the folder of the '
-                            'idx files.')
+                            'package dataset-fashion-mnist or set data_root (in configs: the '
+                            'environment variable CDMX_FASHION_MNIST) to the folder of the idx '
+                            'files.')
         self.subset = subset
         self.external_size = external_size
         self.split_seed = split_seed
