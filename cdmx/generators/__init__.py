@@ -1,0 +1,14 @@
+"""Generator plugins (GENERATORS, INVERTERS): a Stable Diffusion backend and UCDM's generators."""
+from .backend import StableDiffusionBackend, backend_config, build_backend, check_images
+from .base import PairGenerator
+from .inverter import DDIMInverter
+from .negative import NegativeGenerator
+from .positive import PositiveGenerator
+from .prompts import check_class_names, check_prompt_template, format_prompts
+from .seeds import load_seeds
+
+__all__ = [
+    'StableDiffusionBackend', 'PositiveGenerator', 'NegativeGenerator', 'DDIMInverter',
+    'PairGenerator', 'backend_config', 'build_backend', 'load_seeds', 'check_images',
+    'check_class_names', 'check_prompt_template', 'format_prompts'
+]
