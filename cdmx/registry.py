@@ -5,8 +5,9 @@ mmseg/mmpretrain), so ``default_scope = 'cdmx'`` configs find cdmx components fi
 reach any other OpenMMLab scope by prefix: ``type='mmseg.IoUMetric'``, ``type='mmpretrain.ResNet'``.
 Modules register lazily: ``locations`` names the packages imported on the first lookup.
 
-Besides those, cdmx has six component registries, one per kind of plugin a method composes:
-GENERATORS, INVERTERS, PSEUDO_LABELERS and MATCHERS hold plain objects; HEADS and LOSSES hold
+Besides those, cdmx has seven component registries, one per kind of plugin a method composes:
+GENERATORS, INVERTERS, PSEUDO_LABELERS, MATCHERS and RECIPES (which pretrain the mini world's
+stand-in foundation models) hold plain objects; HEADS and LOSSES hold
 ``nn.Module`` components and fall back to :data:`MODELS` (and through it to every OpenMMLab scope)
 for names they do not hold, while :data:`MODELS` finds what they hold, so a registered head can be
 ``model.head`` of any model, mmpretrain's or mmseg's included. Third-party code registers into any of them with
@@ -123,6 +124,7 @@ GENERATORS = ComponentRegistry('generator', ['cdmx.generators'])
 INVERTERS = ComponentRegistry('inverter', ['cdmx.generators'])
 PSEUDO_LABELERS = ComponentRegistry('pseudo labeler', ['cdmx.pseudo_labelers'])
 MATCHERS = ComponentRegistry('matcher', ['cdmx.matchers'])
+RECIPES = ComponentRegistry('foundation recipe', ['cdmx.models.foundation'])
 HEADS = ComponentRegistry('head', ['cdmx.models'], fallback=MODELS)
 LOSSES = ComponentRegistry('loss', ['cdmx.models'], fallback=MODELS)
 MODELS.components = (HEADS, LOSSES)

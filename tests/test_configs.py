@@ -20,9 +20,8 @@ from mmengine.runner import Runner
 from cdmx.registry import (DATA_SAMPLERS, DATASETS, EVALUATOR, FUNCTIONS, GENERATORS, HEADS,
                            HOOKS, INVERTERS, LOG_PROCESSORS, LOOPS, LOSSES, MATCHERS, METRICS,
                            MODEL_WRAPPERS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
-                           OPTIMIZERS, PARAM_SCHEDULERS, PSEUDO_LABELERS, TRANSFORMS, VISBACKENDS,
-                           VISUALIZERS)
-from cdmx.models.foundation import RECIPES
+                           OPTIMIZERS, PARAM_SCHEDULERS, PSEUDO_LABELERS, RECIPES, TRANSFORMS,
+                           VISBACKENDS, VISUALIZERS)
 from cdmx.utils.setup_env import register_all_modules
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -11,11 +11,11 @@ from mmengine.registry import Registry, init_default_scope
 import cdmx.registry as registry_module
 from cdmx.models import WideResNet
 from cdmx.registry import (DATASETS, GENERATORS, HEADS, INVERTERS, LOSSES, MATCHERS, METRICS,
-                           MODELS, PSEUDO_LABELERS, TRANSFORMS)
+                           MODELS, PSEUDO_LABELERS, RECIPES, TRANSFORMS)
 
 ALL_REGISTRIES = {name: value for name, value in vars(registry_module).items()
                   if isinstance(value, Registry) and not name.startswith('MMENGINE_')}
-COMPONENT_REGISTRIES = (GENERATORS, INVERTERS, PSEUDO_LABELERS, MATCHERS, HEADS, LOSSES)
+COMPONENT_REGISTRIES = (GENERATORS, INVERTERS, PSEUDO_LABELERS, MATCHERS, RECIPES, HEADS, LOSSES)
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +33,7 @@ def forget_registered():
 
 
 def test_every_registry_has_scope_cdmx():
-    assert len(ALL_REGISTRIES) >= 26  # mmengine's 20 children + the 6 component registries
+    assert len(ALL_REGISTRIES) >= 27  # mmengine's 20 children + the 7 component registries
     for name, registry in ALL_REGISTRIES.items():
         assert registry.scope == 'cdmx', name
         if registry not in COMPONENT_REGISTRIES:  # a child of mmengine's registry of that kind
@@ -42,7 +42,8 @@ def test_every_registry_has_scope_cdmx():
 
 def test_component_registries_exist():
     names = {r.name for r in COMPONENT_REGISTRIES}
-    assert names == {'generator', 'inverter', 'pseudo labeler', 'matcher', 'head', 'loss'}
+    assert names == {'generator', 'inverter', 'pseudo labeler', 'matcher', 'foundation recipe',
+                     'head', 'loss'}
 
 
 def test_build_by_type_from_cdmx_registries(fashion_mnist_root):

@@ -17,7 +17,7 @@ from mmengine.config import DictAction
 from mmengine.logging import MMLogger, print_log
 from mmengine.registry import init_default_scope
 
-from cdmx.models.foundation import RECIPES
+from cdmx.registry import RECIPES
 from cdmx.utils.cli import load_config, run_cli
 
 DEFAULT_WORK_DIR = 'work_dirs/foundation'

@@ -7,9 +7,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from cdmx.models.foundation import RECIPES, load_clip, save_clip_tokenizer, zero_shot_predict
+from cdmx.models.foundation import load_clip, save_clip_tokenizer, zero_shot_predict
 from cdmx.models.foundation.cache import STAMP_FILE
 from cdmx.models.foundation.mini_clip import clip_config_dir, preprocess_images
+from cdmx.registry import RECIPES
 from cdmx.utils.errors import CdmxError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

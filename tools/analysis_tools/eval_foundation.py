@@ -31,7 +31,7 @@ import torch
 from mmengine.registry import init_default_scope
 
 from cdmx.generators.prompts import format_prompts
-from cdmx.models.foundation import RECIPES
+from cdmx.registry import RECIPES
 from cdmx.models.foundation.data import load_image_tensors
 from cdmx.models.foundation.judge import predict, train_judge
 from cdmx.models.foundation.mini_clip import (load_mini_clip, preprocess_images,

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from cdmx.generators.prompts import check_prompt_template, format_prompts
 from cdmx.utils.errors import CdmxError
-from .builder import RECIPES
+from cdmx.registry import RECIPES
 from .cache import is_complete, publish
 from .data import load_image_tensors
 

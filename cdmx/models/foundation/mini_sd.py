@@ -15,7 +15,7 @@ from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler
 from mmengine.logging import print_log
 
 from cdmx.generators.prompts import check_prompt_template, format_prompts
-from .builder import RECIPES
+from cdmx.registry import RECIPES
 from .cache import is_complete, publish
 from .clip_tokenizer import save_clip_tokenizer
 from .data import load_image_tensors
