@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import make_fashion_mnist, write_idx
+from fixture_files import make_fashion_mnist, write_idx
 
 from cdmx.datasets import FASHION_MNIST_CLASSES, FashionMNIST, read_idx
 from cdmx.registry import DATASETS
