@@ -3,7 +3,8 @@
 # <work_dir>/mini_clip/model_configs/MiniCLIP-ViT-4.json and <work_dir>/mini_clip/MiniCLIP-ViT-4.pt.
 default_scope = 'cdmx'
 
-data_root = '/usr/share/datasets/fashion-mnist'
+# The Fashion-MNIST folder; the environment variable CDMX_FASHION_MNIST overrides it.
+data_root = '{{$CDMX_FASHION_MNIST:/usr/share/datasets/fashion-mnist}}'
 external = dict(type='FashionMNIST', data_root=data_root, subset='external',
                 external_size=10000, split_seed=0, channels=3)
 # Evaluation only (tools/analysis_tools/eval_foundation.py): the real test split.
