@@ -1,11 +1,7 @@
-"""Tiny models run fastest on one thread (the default two threads fight over a shared CPU)."""
+"""The diffusion tests run tiny models, on one thread."""
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(single_thread):
     yield
-    torch.set_num_threads(threads)

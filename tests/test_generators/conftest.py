@@ -2,18 +2,13 @@
 import os
 
 import pytest
-import torch
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 
 
 @pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny models run fastest on one thread (two threads fight over a shared CPU)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(single_thread):
     yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='session')

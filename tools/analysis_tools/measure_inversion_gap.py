@@ -24,26 +24,16 @@ import os
 import torch
 
 from cdmx.diffusion import DDIMSampler, inversion_gap
-from cdmx.generators import DDIMInverter, backend_config, build_backend, load_seeds
-from cdmx.generators.prompts import check_prompt_template, format_prompts
+from cdmx.generators import DDIMInverter
+from cdmx.generators.prompts import format_prompts
+from cdmx.generators.tool_args import (add_backend_and_seed_arguments,
+                                       load_backend_and_seeds)
 from cdmx.utils.cli import run_cli
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='UCDM inversion gaps (Table 6) per step.')
-    parser.add_argument('source', help='StableDiffusionPipeline folder or config with backend')
-    parser.add_argument('--images', help='folder of seed images (default: Fashion-MNIST test)')
-    parser.add_argument('--data-root', default='/usr/share/datasets/fashion-mnist',
-                        help='Fashion-MNIST folder')
-    parser.add_argument('--num-images', type=int, default=8, help='number of seed images')
-    parser.add_argument('--classes', nargs='+', help='class names of the prompts')
-    parser.add_argument('--steps', type=int, default=20, help='DDIM steps')
-    parser.add_argument('--prompt-template', default='A photo of a {}.')
-    parser.add_argument('--device', help='torch device (default: the config\'s, or cpu)')
-    parser.add_argument('--torch-dtype', help='float32, float16 or bfloat16')
-    parser.add_argument('--resize-policy', choices=('bicubic', 'pad'),
-                        help="how seeds reach the model's resolution (default: the config's, "
-                        "or bicubic); 'pad' for cdmx's mini SD")
+    add_backend_and_seed_arguments(parser, '--num-images', 8)
     parser.add_argument('--seed', type=int, default=0, help='seed of the image choice')
     parser.add_argument('--out', help='also write the numbers to this JSON file')
     return parser.parse_args()
@@ -86,12 +76,8 @@ def format_table(result: dict) -> str:
 
 def main() -> None:
     args = parse_args()
-    template = check_prompt_template(args.prompt_template)
-    seeds, _, classes = load_seeds(args.images, args.data_root, args.num_images, args.seed,
-                                   args.classes)
-    backend = build_backend(backend_config(args.source, args.device, args.torch_dtype,
-                                           args.resize_policy))
-    result = measure(backend, seeds, classes, args.steps, template)
+    backend, seeds, _, classes = load_backend_and_seeds(args)
+    result = measure(backend, seeds, classes, args.steps, args.prompt_template)
     result.update(source=args.source, classes=classes, steps=args.steps)
     print(format_table(result))
     if args.out:

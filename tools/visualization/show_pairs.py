@@ -26,8 +26,8 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
-from cdmx.generators import (NegativeGenerator, PositiveGenerator, backend_config,
-                             build_backend, check_prompt_template, load_seeds)
+from cdmx.generators import NegativeGenerator, PositiveGenerator
+from cdmx.generators.tool_args import add_backend_and_seed_arguments, load_backend_and_seeds
 from cdmx.utils.cli import run_cli
 from cdmx.utils.errors import CdmxError
 
@@ -38,26 +38,14 @@ HEADER_HEIGHT = 24
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Seeds with positives and negatives per class.')
-    parser.add_argument('source', help='StableDiffusionPipeline folder or config with backend')
+    add_backend_and_seed_arguments(parser, '--num-seeds', 4)
     parser.add_argument('--out', default='pairs.png', help='PNG file to write')
-    parser.add_argument('--images', help='folder of seed images (default: Fashion-MNIST test)')
-    parser.add_argument('--data-root', default='/usr/share/datasets/fashion-mnist',
-                        help='Fashion-MNIST folder')
-    parser.add_argument('--num-seeds', type=int, default=4, help='number of seed images')
-    parser.add_argument('--classes', nargs='+', help='known class names')
-    parser.add_argument('--steps', type=int, default=20, help='DDIM steps')
     parser.add_argument('--guidance-scale', type=float, default=7.5, help='gamma of positives')
     parser.add_argument('--positive-eta', type=float, default=1.0)
     parser.add_argument('--negative-eta', type=float, default=0.2)
     parser.add_argument('--strength', type=float, default=1.0, help='fraction of the grid run')
-    parser.add_argument('--prompt-template', default='A photo of a {}.')
     parser.add_argument('--cell-size', type=int, default=64, help='side of one picture, pixels')
     parser.add_argument('--batch-size', type=int, default=64, help='pairs per generator call')
-    parser.add_argument('--device', help='torch device (default: the config\'s, or cpu)')
-    parser.add_argument('--torch-dtype', help='float32, float16 or bfloat16')
-    parser.add_argument('--resize-policy', choices=('bicubic', 'pad'),
-                        help="how seeds reach the model's resolution (default: the config's, "
-                        "or bicubic); 'pad' for cdmx's mini SD")
     parser.add_argument('--seed', type=int, default=0, help='seed of images and noise')
     return parser.parse_args()
 
@@ -116,11 +104,7 @@ def main() -> None:
     args = parse_args()
     if args.cell_size < 8:
         raise CdmxError(f'--cell-size is {args.cell_size}; pass at least 8 pixels.')
-    check_prompt_template(args.prompt_template)  # before the model loads
-    seeds, seed_names, classes = load_seeds(args.images, args.data_root, args.num_seeds,
-                                            args.seed, args.classes)
-    backend = build_backend(backend_config(args.source, args.device, args.torch_dtype,
-                                           args.resize_policy))
+    backend, seeds, seed_names, classes = load_backend_and_seeds(args)
     common = dict(backend=backend, prompt_template=args.prompt_template,
                   num_inference_steps=args.steps, strength=args.strength)
     positive = PositiveGenerator(guidance_scale=args.guidance_scale, eta=args.positive_eta,
