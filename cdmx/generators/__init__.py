@@ -1,6 +1,7 @@
 """Generator plugins (GENERATORS, INVERTERS): a Stable Diffusion backend and UCDM's generators."""
 from .backend import StableDiffusionBackend, backend_config, build_backend, check_images
 from .base import PairGenerator
+from .engine import GenerationEngine, pair_generator
 from .inverter import DDIMInverter
 from .negative import NegativeGenerator
 from .positive import PositiveGenerator
@@ -9,6 +10,6 @@ from .seeds import load_seeds
 
 __all__ = [
     'StableDiffusionBackend', 'PositiveGenerator', 'NegativeGenerator', 'DDIMInverter',
-    'PairGenerator', 'backend_config', 'build_backend', 'load_seeds', 'check_images',
-    'check_class_names', 'check_prompt_template', 'format_prompts'
+    'PairGenerator', 'GenerationEngine', 'pair_generator', 'backend_config', 'build_backend',
+    'load_seeds', 'check_images', 'check_class_names', 'check_prompt_template', 'format_prompts'
 ]

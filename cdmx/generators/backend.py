@@ -234,6 +234,10 @@ def backend_config(source: str, device: Optional[str] = None, torch_dtype: Optio
     """
     if os.path.isdir(source):
         cfg = dict(type='StableDiffusionBackend', pretrained=source)
+    elif not os.path.isfile(source):
+        raise CdmxError(f'{source} does not exist; pass a StableDiffusionPipeline folder (e.g. '
+                        'work_dirs/foundation/mini_sd, made by tools/pretrain_foundation.py) or '
+                        'a config file with a top-level backend dict.')
     else:
         loaded = load_config(source)
         if not isinstance(loaded.get('backend'), dict):

@@ -5,3 +5,7 @@ registers something must be imported here.
 """
 from . import foundation  # noqa: F401  (registers JudgeConvNet in MODELS and the recipes)
 from .backbones import *  # noqa: F401,F403
+from .bn_policy import BatchNormPolicy  # noqa: F401
+from .classifiers import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403

@@ -87,7 +87,7 @@ def test_not_a_pipeline_folder(seed_folder, tmp_path, monkeypatch, capsys):
                       monkeypatch, capsys)
     assert 'model_index.json' in line
     line = error_line(GAP, [str(tmp_path / 'missing.py')], monkeypatch, capsys)
-    assert 'does not exist' in line
+    assert 'does not exist; pass a StableDiffusionPipeline folder' in line
     config = tmp_path / 'no_backend.py'
     config.write_text('model = dict()\n')
     line = error_line(GAP, [str(config), '--images', seed_folder, '--classes', 'Coat'],
