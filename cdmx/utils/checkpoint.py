@@ -13,7 +13,7 @@ with a :class:`CdmxError`; cdmx never unpickles without ``weights_only``.
 :func:`load_from_local` and :func:`load_from_http` in place of mmengine's loaders, so
 ``Runner.load_checkpoint``, ``resume``, ``load_from`` and ``init_cfg=dict(type='Pretrained')``
 all go through them. The URL loader replaces mmengine's because that one calls
-``torch.hub.load_state_dict_from_url``, whose default is ``weights_only=False``.
+``torch.hub.load_state_dict_from_url``, which unpickles without ``weights_only`` by default.
 """
 import os
 import pickle
