@@ -3,12 +3,7 @@
 # <work_dir>/mini_clip/model_configs/MiniCLIP-ViT-4.json and <work_dir>/mini_clip/MiniCLIP-ViT-4.pt.
 default_scope = 'cdmx'
 
-# The Fashion-MNIST folder; the environment variable CDMX_FASHION_MNIST overrides it.
-data_root = '{{$CDMX_FASHION_MNIST:/usr/share/datasets/fashion-mnist}}'
-external = dict(type='FashionMNIST', data_root=data_root, subset='external',
-                external_size=10000, split_seed=0, channels=3)
-# Evaluation only (tools/analysis_tools/eval_foundation.py): the real test split.
-test_data = dict(type='FashionMNIST', data_root=data_root, subset='test', channels=3)
+_base_ = ['../_base_/datasets/fashion-mnist_external.py']
 
 recipe = dict(
     type='MiniCLIP',
@@ -21,7 +16,7 @@ recipe = dict(
         vision_cfg=dict(image_size=32, patch_size=4, width=96, layers=3, head_width=32,
                         mlp_ratio=4.0),
         text_cfg=dict(context_length=77, vocab_size=49408, width=128, heads=4, layers=2)),
-    data=external,
+    data={{_base_.external}},
     image_size=32,  # 28x28 centred on a black 32x32 canvas
     prompt_template='A photo of a {}.',
     # ~15 epochs of the 10,000 pairs (~7.5 CPU minutes on one core).

@@ -3,17 +3,12 @@
 # StableDiffusionPipeline folder <work_dir>/mini_sd (and <work_dir>/mini_sd_autoencoder).
 default_scope = 'cdmx'
 
-# The Fashion-MNIST folder; the environment variable CDMX_FASHION_MNIST overrides it.
-data_root = '{{$CDMX_FASHION_MNIST:/usr/share/datasets/fashion-mnist}}'
-external = dict(type='FashionMNIST', data_root=data_root, subset='external',
-                external_size=10000, split_seed=0, channels=3)
-# Evaluation only (tools/analysis_tools/eval_foundation.py): the real test split.
-test_data = dict(type='FashionMNIST', data_root=data_root, subset='test', channels=3)
+_base_ = ['../_base_/datasets/fashion-mnist_external.py']
 
 recipe = dict(
     type='MiniStableDiffusion',
     name='mini_sd',
-    data=external,
+    data={{_base_.external}},
     image_size=32,  # 28x28 centred on a black 32x32 canvas
     prompt_template='A photo of a {}.',
     tokenizer=dict(model_max_length=77),
