@@ -18,8 +18,9 @@ The config holds::
         cache_dir=None)      # default: <work dir>/generated_pairs
     generation_dataset = dict(type='MismatchDataset', ..., part='train')   # the seeds
 
-``generation_dataset`` defaults to ``train_dataloader.dataset`` (its pipeline is not used: seeds
-are the dataset's raw uint8 ``img``). The cache folder is what
+``generation_dataset`` defaults to the training set's seeds: ``train_dataloader.dataset.real`` of
+a ``UCDMPairDataset``, else ``train_dataloader.dataset`` (its pipeline is not used: seeds are the
+dataset's raw uint8 ``img``). The cache folder is what
 ``dict(type='GeneratedPairs', cache_dir=...)`` reads. Re-running the same command skips complete
 shards; ``--force-regenerate`` deletes a cache made with other settings instead of refusing it.
 Several processes: ``python -m torch.distributed.run --nproc_per_node=N tools/generate.py CONFIG
@@ -56,6 +57,14 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def seed_dataset(train_dataloader: dict):
+    """The training set's seed images: ``real`` of a UCDMPairDataset config, else the dataset."""
+    dataset = train_dataloader.get('dataset')
+    if isinstance(dataset, dict) and dataset.get('type') == 'UCDMPairDataset':
+        return dataset.get('real')
+    return dataset
+
+
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
@@ -67,7 +76,7 @@ def main() -> None:
     unknown = sorted(set(generation) - allowed)
     if unknown:
         raise CdmxError(f'generation has unknown keys {unknown}; use only {sorted(allowed)}.')
-    dataset = cfg.get('generation_dataset') or cfg.get('train_dataloader', {}).get('dataset')
+    dataset = cfg.get('generation_dataset') or seed_dataset(cfg.get('train_dataloader', {}))
     if dataset is None:
         raise CdmxError(f'{args.config} names no seed images; add generation_dataset = dict('
                         "type=..., ...) or a train_dataloader.dataset.")

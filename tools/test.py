@@ -16,7 +16,8 @@ from mmengine.runner import Runner
 
 from cdmx.engine import LAUNCHERS, setup_distributed
 from cdmx.registry import HOOKS, RUNNERS
-from cdmx.utils.cli import default_work_dir, load_config, resolve_checkpoint, run_cli
+from cdmx.utils.cli import (default_work_dir, load_config, place_out_files, resolve_checkpoint,
+                            run_cli)
 from cdmx.utils.errors import CdmxError
 
 #: The switch that turns drawing on, by hook family: mmseg's and mmdet's hooks take ``draw``,
@@ -86,6 +87,7 @@ def main() -> None:
         raise CdmxError(f"{args.config} has no {', '.join(missing)}; add them to the config "
                         'to evaluate it.')
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    place_out_files(cfg)
     cfg.load_from = resolve_checkpoint(args.checkpoint)
     if args.show_dir:
         trigger_visualization_hook(cfg, args.show_dir)

@@ -18,7 +18,8 @@ from mmengine.runner import Runner
 
 from cdmx.engine import LAUNCHERS, setup_distributed
 from cdmx.registry import RUNNERS
-from cdmx.utils.cli import default_work_dir, load_config, resolve_checkpoint, run_cli
+from cdmx.utils.cli import (default_work_dir, load_config, place_out_files, resolve_checkpoint,
+                            run_cli)
 from cdmx.utils.errors import CdmxError
 
 
@@ -68,6 +69,7 @@ def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    place_out_files(cfg)
     if args.amp:
         enable_amp(cfg)
     if args.resume is not None:

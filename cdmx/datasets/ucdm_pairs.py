@@ -38,7 +38,7 @@ items, each item is drawn ``floor(N0 / N)`` or ``ceil(N0 / N)`` times per pass o
 ``num_workers=0`` (the mini world's choice), or, with an epoch-based loop only, workers with
 ``persistent_workers=False`` so that each epoch copies the current state.
 """
-from typing import Dict, List, Sequence, Union
+from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -66,16 +66,21 @@ class UCDMPairDataset(BaseDataset):
             instance), e.g. ``dict(type='GeneratedPairs', cache_dir=...)``.
         real (dict | BaseDataset): The real images, the seeds of the cache: e.g. a
             ``MismatchDataset`` with ``part='train'`` whose ``sample_idx`` are the cache's seed
-            ids and whose ``img`` is uint8 ``(R, R, 3)``. Its own pipeline is not used.
+            ids and whose ``img`` is uint8 ``(R, R, 3)``. Its own pipeline serves only
+            the labelling rounds (:attr:`unlabeled_pool`), not the training items.
         pipeline (Sequence): Transforms applied to each image of a pair on its own (``img``
             uint8 ``(R, R, 3)``), ending with ``dict(type='mmpretrain.PackInputs')``.
         seed (int): Seed of the pseudo-unknown items' random classes.
+        true_labels (bool): Start with every real image labelled by its ground truth
+            (``gt_label`` of ``real``: 0..K-1 known, K unknown), so ``D`` is empty and only the
+            pseudo branches train: the supervised upper bound of UCDM's labelling (same model,
+            losses and generated partners, perfect labels). Defaults to False.
         **kwargs: Other arguments of mmengine's ``BaseDataset`` (``serialize_data`` is off:
             the item list changes with every labelling round).
     """
 
     def __init__(self, pairs: Union[dict, GeneratedPairs], real: Union[dict, BaseDataset],
-                 pipeline: Sequence = (), seed: int = 0, **kwargs):
+                 pipeline: Sequence = (), seed: int = 0, true_labels: bool = False, **kwargs):
         self.pairs = _build(pairs)
         self.real = _build(real)
         self.seed, self.epoch = seed, 0
@@ -86,6 +91,8 @@ class UCDMPairDataset(BaseDataset):
         kwargs['serialize_data'] = False
         super().__init__(metainfo=dict(classes=self.pairs.metainfo['classes']),
                          pipeline=list(pipeline), **kwargs)
+        if true_labels:
+            self.set_pseudo_labels(*self._ground_truth())
 
     def _index_pairs(self) -> Dict[int, int]:
         """Seed id -> position of its first item in ``self.pairs`` (seed-major, then class)."""
@@ -115,7 +122,24 @@ class UCDMPairDataset(BaseDataset):
                             'must give uint8 (H, W, 3) images (e.g. FashionMNIST(channels=3)).')
         return image
 
+    def _ground_truth(self) -> Tuple[List[int], List[int]]:
+        """Every seed id of the real pool and its ``gt_label`` (0..K-1 known, K unknown)."""
+        ids = sorted(self._real_index)
+        labels = []
+        for seed_id in ids:
+            label = self.real.get_data_info(self._real_index[seed_id]).get('gt_label')
+            if label is None:
+                raise CdmxError('true_labels=True needs the real pool\'s gt_label (0..K-1 known, '
+                                'K unknown), as MismatchDataset gives; this pool has none.')
+            labels.append(int(label))
+        return ids, labels
+
     # -- state ----------------------------------------------------------------------------------
+
+    @property
+    def unlabeled_pool(self) -> BaseDataset:
+        """The real images (``real``), with their own pipeline: what the labelling hook scores."""
+        return self.real
 
     @property
     def unlabeled_ids(self) -> List[int]:

@@ -2,14 +2,17 @@
 from .backend import StableDiffusionBackend, backend_config, build_backend, check_images
 from .base import PairGenerator
 from .engine import GenerationEngine, pair_generator
+from .guided_sampler import ClassifierGuidedSampler, load_trained_model
 from .inverter import DDIMInverter
 from .negative import NegativeGenerator
 from .positive import PositiveGenerator
 from .prompts import check_class_names, check_prompt_template, format_prompts
+from .random_noise import RandomNoiseGenerator
 from .seeds import load_seeds
 
 __all__ = [
-    'StableDiffusionBackend', 'PositiveGenerator', 'NegativeGenerator', 'DDIMInverter',
-    'PairGenerator', 'GenerationEngine', 'pair_generator', 'backend_config', 'build_backend',
+    'StableDiffusionBackend', 'PositiveGenerator', 'NegativeGenerator', 'RandomNoiseGenerator',
+    'DDIMInverter', 'PairGenerator', 'GenerationEngine', 'pair_generator', 'backend_config', 'build_backend',
+    'ClassifierGuidedSampler', 'load_trained_model',
     'load_seeds', 'check_images', 'check_class_names', 'check_prompt_template', 'format_prompts'
 ]

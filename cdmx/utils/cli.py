@@ -98,6 +98,21 @@ def default_work_dir(config_path: str) -> str:
     return os.path.join('work_dirs', os.path.splitext(os.path.basename(config_path))[0])
 
 
+def place_out_files(cfg: Config) -> None:
+    """Resolve the relative ``out_file`` of every evaluator metric against ``cfg.work_dir``.
+
+    Metrics that write files (e.g. ``OpenSetMetric(out_file='predictions.csv')``) do not know
+    the run's work dir; ``tools/train.py`` and ``tools/test.py`` call this once the work dir is
+    set, so a config can name its files relative to the run. Absolute paths stay as they are.
+    """
+    for key in ('val_evaluator', 'test_evaluator'):
+        metrics = cfg.get(key)
+        for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+            out_file = metric.get('out_file') if isinstance(metric, dict) else None
+            if isinstance(out_file, str) and out_file and not os.path.isabs(out_file):
+                metric['out_file'] = os.path.join(cfg.work_dir, out_file)
+
+
 def resolve_checkpoint(path: str) -> str:
     """The checkpoint file that ``path`` names.
 

@@ -1,6 +1,6 @@
 # Supervised baseline of the mini world, the upper bound shown beside UCDM: WRN-28-2 trained
 # with the true labels of the known-class images of UCDM's training mixture (MismatchDataset
-# part 'train_known': 1,000 T-shirt/top and Sandal images of the train pool), tested on every
+# part 'train_known': 600 T-shirt/top and Sandal images of the train pool), tested on every
 # known-class test image (part 'test_known', 2,000 images) with top-1 accuracy.
 #   python tools/train.py configs/baselines/wrn28-2_fashion-mnist-mini.py
 #   python tools/test.py configs/baselines/wrn28-2_fashion-mnist-mini.py \

@@ -181,8 +181,8 @@ def test_real_mini_world_counts():
     pool = FashionMNIST(REAL_ROOT, subset='train_pool')
     test = FashionMNIST(REAL_ROOT, subset='test')
     train = MismatchDataset(pool, 'fashion-mnist_mini', 'train', mismatch=0.6)
-    assert train.metainfo['counts'] == dict(known=1000, unknown=1500, new=0)
-    assert len(MismatchDataset(pool, 'fashion-mnist_mini', 'train_known')) == 1000
+    assert train.metainfo['counts'] == dict(known=600, unknown=900, new=0)
+    assert len(MismatchDataset(pool, 'fashion-mnist_mini', 'train_known')) == 600
     assert MismatchDataset(test, 'fashion-mnist_mini', 'test').metainfo['counts'] == \
         dict(known=1000, unknown=1000, new=1000)
     assert len(MismatchDataset(test, 'fashion-mnist_mini', 'test_known')) == 2000

@@ -176,3 +176,18 @@ def test_cache_of_another_pool_or_size_is_refused(tmp_path, fashion_mnist_root):
         with pytest.raises(CdmxError, match=message):
             DATASETS.build(dict(type='UCDMPairDataset', real=pool, pipeline=PIPELINE,
                                 pairs=dict(type='GeneratedPairs', cache_dir=str(folder))))
+
+
+def test_true_labels_start_with_every_image_labelled(tmp_path, fashion_mnist_root):
+    pool = DATASETS.build(real_pool(fashion_mnist_root))
+    ids = [pool.get_data_info(i)['sample_idx'] for i in range(len(pool))]
+    truth = {i: int(pool.get_data_info(n)['gt_label']) for n, i in enumerate(ids)}
+    write_cache(str(tmp_path), ids)
+    dataset = DATASETS.build(dict(type='UCDMPairDataset', real=pool, pipeline=PIPELINE,
+                                  true_labels=True,
+                                  pairs=dict(type='GeneratedPairs', cache_dir=str(tmp_path))))
+    assert dataset.unlabeled_ids == [] and dataset.pseudo_labels == truth
+    assert sorted(truth.values()) == [0, 0, 1, K, K, K]  # 3 known images, 3 unknown
+    branches = [dataset.get_data_info(i)['branch'] for i in range(len(dataset))]
+    assert branches == ['pseudo_known'] * 3 + ['pseudo_unknown'] * 3
+    assert dataset.unlabeled_pool is pool

@@ -96,8 +96,17 @@ class LabellingHookTestNet(BaseModel):
         return data_samples
 
 
+@DATASETS.register_module()
+class LabellingHookTestTrainWithPool(LabellingHookTestTrain):
+    """The training set of the tests above that also names its pool (as UCDMPairDataset does)."""
+
+    @property
+    def unlabeled_pool(self):
+        return LabellingHookTestPool()
+
+
 def _cfg(work_dir, length=2, resume_from=None, train_type='LabellingHookTestTrain',
-         by_epoch=True):
+         by_epoch=True, pool_dataset=dict(type='LabellingHookTestPool')):
     """A Runner config training ``length`` epochs (``by_epoch``) or iterations."""
     loader = dict(batch_size=4, num_workers=0, collate_fn=dict(type='pseudo_collate'),
                   sampler=dict(type='DefaultSampler', shuffle=False))
@@ -110,7 +119,8 @@ def _cfg(work_dir, length=2, resume_from=None, train_type='LabellingHookTestTrai
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
         custom_hooks=[dict(type='ConfidenceLabellingHook', interval=1, max_rounds=2,
                            by_epoch=by_epoch,
-                           pool=dict(loader, dataset=dict(type='LabellingHookTestPool')))],
+                           pool=dict(loader, dataset=pool_dataset) if pool_dataset
+                           else dict(loader))],
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
         resume=resume_from is not None, load_from=resume_from,
         default_scope='cdmx', env_cfg=dict(dist_cfg=dict(backend='gloo')),
@@ -185,6 +195,18 @@ def test_rounds_can_count_iterations(tmp_path):
     assert [(r['epoch'], r['iter']) for r in _hook(runner).rounds] == [(None, 1), (None, 2)]
 
 
+def test_pool_defaults_to_the_training_datasets_unlabeled_pool(tmp_path):
+    runner = _runner(tmp_path, train_type='LabellingHookTestTrainWithPool', pool_dataset=None)
+    runner.train()
+    assert runner.train_dataloader.dataset.calls == EXPECTED_CALLS
+
+
+def test_no_pool_anywhere_is_refused(tmp_path):
+    runner = _runner(tmp_path, pool_dataset=None)
+    with pytest.raises(CdmxError, match='no unlabeled_pool'):
+        runner.train()
+
+
 def test_training_dataset_without_the_interface_is_refused(tmp_path):
     runner = _runner(tmp_path, train_type='LabellingHookTestPool')
     with pytest.raises(CdmxError, match='set_pseudo_labels'):
@@ -192,7 +214,8 @@ def test_training_dataset_without_the_interface_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize('kwargs', [dict(interval=0), dict(max_rounds=True),
-                                    dict(pool=dict(batch_size=4, dataset=dict(type='X')))])
+                                    dict(pool=dict(batch_size=4, dataset=dict(type='X'))),
+                                    dict(pool=[])])
 def test_bad_hook_arguments_are_refused(kwargs):
     cfg = dict(type='ConfidenceLabellingHook',
                pool=dict(dataset=dict(type='X'), sampler=dict(type='DefaultSampler')))

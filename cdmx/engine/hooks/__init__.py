@@ -1,4 +1,6 @@
 """Hooks of cdmx, registered in :data:`cdmx.registry.HOOKS`."""
+from .dataset_epoch_hook import DatasetEpochHook
+from .finite_loss_hook import FiniteLossHook
 from .labelling_hook import ConfidenceLabellingHook
 
-__all__ = ['ConfidenceLabellingHook']
+__all__ = ['ConfidenceLabellingHook', 'DatasetEpochHook', 'FiniteLossHook']

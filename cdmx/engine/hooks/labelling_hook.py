@@ -69,9 +69,12 @@ class ConfidenceLabellingHook(Hook):
 
     Args:
         pool (dict): Dataloader config of the unlabeled pool (built with
-            ``Runner.build_dataloader``), e.g. ``dict(batch_size=64, dataset=dict(
-            type='MismatchDataset', part='train', ...), sampler=dict(type='DefaultSampler',
-            shuffle=False))``.
+            ``Runner.build_dataloader``), e.g. ``dict(batch_size=64, sampler=dict(
+            type='DefaultSampler', shuffle=False))``. Without a ``dataset`` key the pool is the
+            training dataset's ``unlabeled_pool`` (for :class:`~cdmx.datasets.UCDMPairDataset`
+            its ``real`` images, the seeds of the cache, through their own pipeline), so the
+            images labelled are by construction the ones the training set holds; a ``dataset``
+            config names another pool explicitly.
         labeler (dict): PSEUDO_LABELERS config. Defaults to
             ``dict(type='ConfidencePairLabeler', delta=0.98)``.
         interval (int): Rounds run every ``interval`` epochs (``by_epoch``) or iterations.
@@ -98,11 +101,10 @@ class ConfidenceLabellingHook(Hook):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise CdmxError(f'ConfidenceLabellingHook {name} is {value!r}; give a positive '
                                 'integer.')
-        if not isinstance(pool, dict) or not {'dataset', 'sampler'} <= set(pool):
+        if not isinstance(pool, dict) or 'sampler' not in pool:
             raise CdmxError('ConfidenceLabellingHook pool must be a dataloader config with a '
-                            'dataset and a sampler; give e.g. dict(batch_size=64, dataset='
-                            "dict(type='MismatchDataset', part='train', ...), sampler=dict("
-                            "type='DefaultSampler', shuffle=False)).")
+                            'sampler (and optionally a dataset); give e.g. dict(batch_size=64, '
+                            "sampler=dict(type='DefaultSampler', shuffle=False)).")
         self.pool_cfg = pool
         self.labeler = PSEUDO_LABELERS.build(labeler or dict(type='ConfidencePairLabeler'))
         self.interval, self.max_rounds, self.by_epoch = interval, max_rounds, by_epoch
@@ -151,6 +153,15 @@ class ConfidenceLabellingHook(Hook):
                             'leave D; train on a dataset that implements it (see '
                             'cdmx.engine.hooks.labelling_hook).')
         return dataset
+
+    @staticmethod
+    def _pool_of(dataset):
+        pool = getattr(dataset, 'unlabeled_pool', None)
+        if pool is None:
+            raise CdmxError(f'the training dataset {type(dataset).__name__} has no '
+                            'unlabeled_pool; give the hook pool=dict(dataset=..., ...) with the '
+                            'real images to label.')
+        return pool
 
     def _apply(self, runner, ids: List[int]) -> None:
         """Hand the labels of ``ids`` to the training dataset, in increasing id order."""
@@ -207,7 +218,10 @@ class ConfidenceLabellingHook(Hook):
             tuple: ids (list of N ints), q (N, K+1), q~ (N, K+1), gt (list of N ints or None).
         """
         if self._pool_loader is None:
-            self._pool_loader = runner.build_dataloader(self.pool_cfg)
+            cfg = dict(self.pool_cfg)
+            if 'dataset' not in cfg:
+                cfg['dataset'] = self._pool_of(self._train_dataset(runner))
+            self._pool_loader = runner.build_dataloader(cfg)
         model = runner.model
         was_training = model.training
         model.eval()

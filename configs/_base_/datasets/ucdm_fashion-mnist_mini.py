@@ -1,0 +1,57 @@
+# UCDM's data in the mini world (split fashion-mnist_mini: known T-shirt/top and Sandal, unknown
+# Pullover, Dress, Coat, Shirt, Sneaker, Bag; new Trouser and Ankle boot):
+# - the unlabeled pool D = MismatchDataset part 'train' at mismatch proportion `mismatch` (the
+#   seeds of the generation stage and the images the labelling rounds sort);
+# - training items = UCDMPairDataset over the generated cache of those seeds and the pool;
+# - test = MismatchDataset part 'test' (1,000 known, 1,000 unknown, 1,000 new images) scored by
+#   OpenSetMetric, whose predictions CSV goes to the run's work dir.
+# UCDM is unsupervised: there is no labelled validation set, so no validation loop; evaluate with
+# tools/test.py. The pool is defined once, as train_dataloader.dataset.real: tools/generate.py
+# takes it as the seed set and the labelling hook as the images to label. Method configs set
+# `cache_dir` in two places (train_dataloader.dataset.pairs and generation).
+_base_ = ['./fashion-mnist_mini.py']
+
+mismatch = 0.6
+cache_dir = 'work_dirs/ucdm_cache/fashion-mnist-mini_m60'
+
+# The pool's raw uint8 images are what the generation engine and UCDMPairDataset read; its
+# pipeline serves the labelling rounds (PackInputs keeps sample_idx, the seed id).
+unlabeled_pool = dict(
+    type='MismatchDataset',
+    dataset=dict(type='FashionMNIST', data_root={{_base_.data_root}}, subset='train_pool'),
+    split={{_base_.split}},
+    part='train',
+    mismatch=mismatch,
+    pipeline={{_base_.test_pipeline}})
+
+train_dataloader = dict(
+    batch_size=32,  # pairs (64 images per step), UCDM's batch size
+    dataset=dict(
+        _delete_=True,
+        type='UCDMPairDataset',
+        pairs=dict(type='GeneratedPairs', cache_dir=cache_dir),
+        real=unlabeled_pool,
+        pipeline={{_base_.train_pipeline}}))
+# The dataloader of the labelling rounds; its dataset is train_dataloader.dataset.real.
+labelling_pool = dict(batch_size=250, num_workers=0,
+                      sampler=dict(type='DefaultSampler', shuffle=False))
+
+test_pipeline = [
+    dict(type='mmpretrain.RandomCrop', crop_size=32, padding=2),
+    dict(type='mmpretrain.PackInputs',
+         meta_keys=('sample_idx', 'dataset_idx', 'kind', 'true_class')),
+]
+test_dataloader = dict(
+    _delete_=True,
+    batch_size=250,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='MismatchDataset',
+        dataset=dict(type='FashionMNIST', data_root={{_base_.data_root}}, subset='test'),
+        split={{_base_.split}},
+        part='test',
+        pipeline=test_pipeline))
+test_evaluator = dict(_delete_=True, type='OpenSetMetric', out_file='predictions.csv')
+val_dataloader = None
+val_evaluator = None
