@@ -1,5 +1,5 @@
 # cdmx: install, demo and tests on a fresh machine.
-#   make demo   install, then train and test the main job on the mini world
+#   make demo   install, then run UCDM's mini world end to end and print its results table
 #   make test   install, then run the test suite
 # The install is idempotent: it makes .venv/ here, reuses pip's wheel cache (the mmcv build with
 # compiled ops takes minutes once) and is redone only when setup.cfg or requirements/ change.
@@ -10,7 +10,6 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.cdmx-installed
 FASHION_MNIST ?= /usr/share/datasets/fashion-mnist
-WORK_DIR ?= work_dirs
 PYTEST_ARGS ?=
 
 .PHONY: install data demo test clean
@@ -39,16 +38,14 @@ data:
 	  fi; \
 	fi
 
-# Configs read the Fashion-MNIST folder from CDMX_FASHION_MNIST ({{$CDMX_FASHION_MNIST:...}}).
+# UCDM's mini world end to end (tools/ucdm_mini.sh): pretrain the mini SD if absent, generate,
+# train UCDM and its two baselines with labelling, test, print the table. Configs read the
+# Fashion-MNIST folder from CDMX_FASHION_MNIST ({{$CDMX_FASHION_MNIST:...}}).
 demo: install data
-	CDMX_FASHION_MNIST=$(FASHION_MNIST) $(PY) tools/train.py \
-	  configs/baselines/wrn28-2_fashion-mnist-mini.py --work-dir $(WORK_DIR)/baseline_mini
-	CDMX_FASHION_MNIST=$(FASHION_MNIST) $(PY) tools/test.py \
-	  configs/baselines/wrn28-2_fashion-mnist-mini.py $(WORK_DIR)/baseline_mini/last_checkpoint \
-	  --work-dir $(WORK_DIR)/baseline_mini
+	CDMX_FASHION_MNIST=$(FASHION_MNIST) PYTHON=$(PY) bash tools/ucdm_mini.sh
 
 test: install data
 	CDMX_FASHION_MNIST=$(FASHION_MNIST) $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(WORK_DIR)
+	rm -rf $(VENV) work_dirs

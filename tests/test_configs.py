@@ -29,7 +29,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # a new kind adds its key here).
 COMPONENT_KEYS = {'model': MODELS, 'head': HEADS, 'loss': LOSSES, 'matcher': MATCHERS,
                   'generator': GENERATORS, 'inverter': INVERTERS,
-                  'pseudo_labeler': PSEUDO_LABELERS, 'recipe': RECIPES}
+                  'pseudo_labeler': PSEUDO_LABELERS, 'recipe': RECIPES,
+                  'scorer': MATCHERS, 'refinement': MATCHERS}
 COMPONENT_REGISTRIES = tuple(COMPONENT_KEYS.values())
 
 
@@ -88,14 +89,19 @@ def resolves(registry, cfg, what: str) -> None:
 
 def check_pipeline(pipeline, what: str) -> None:
     for transform in pipeline or ():
+        if isinstance(transform, (list, tuple)):  # mmpretrain's MultiView: a list of pipelines
+            check_pipeline(transform, what)
+            continue
         resolves(TRANSFORMS, transform, what)
         check_pipeline(transform.get('transforms'), what)  # wrappers such as RandomChoice
+        for branch in (transform.get('branches') or {}).values():  # MultiBranchSeg
+            check_pipeline(branch, what)
 
 
 def check_dataset(dataset, what: str) -> None:
     resolves(DATASETS, dataset, what)
     check_pipeline(dataset.get('pipeline'), f'{what}.pipeline')
-    for key in ('dataset', 'datasets'):
+    for key in ('dataset', 'datasets', 'real', 'pairs'):  # wrappers; UCDMPairDataset's parts
         inner = dataset.get(key)
         for item in (inner if isinstance(inner, (list, tuple)) else [inner]):
             if isinstance(item, dict) and 'type' in item:
@@ -125,6 +131,12 @@ def check_runtime_types(cfg: Config) -> None:
     for hook in hooks:
         if hook:
             resolves(HOOKS, hook, 'hooks')
+    generation = cfg.get('generation')  # tools/generate.py's components
+    if generation:
+        for key in ('backend', 'positive', 'negative'):
+            resolves(GENERATORS, generation[key], f'generation.{key}')
+        if cfg.get('generation_dataset'):
+            check_dataset(cfg.generation_dataset, 'generation_dataset')
     wrapper = cfg.get('optim_wrapper')
     if wrapper:
         resolves(OPTIM_WRAPPERS, dict(type=wrapper.get('type', 'OptimWrapper')), 'optim_wrapper')

@@ -85,6 +85,11 @@ class UCDMPairDataset(BaseDataset):
         self.real = _build(real)
         self.seed, self.epoch = seed, 0
         self.num_classes = len(self.pairs.metainfo['classes'])
+        real_classes = list(getattr(self.real, 'metainfo', {}).get('classes', ()))
+        if real_classes and real_classes != list(self.pairs.metainfo['classes']):
+            raise CdmxError(f'the cache holds classes {list(self.pairs.metainfo["classes"])} but '
+                            f'the real pool\'s known classes are {real_classes}; regenerate the '
+                            'cache from this pool (tools/generate.py) or fix the split.')
         self._pair_index = self._index_pairs()
         self._real_index = self._index_real()
         self._labels: Dict[int, int] = {}  # seed id -> pseudo-label 0..K (K = "other")

@@ -6,3 +6,13 @@ and ``assignment`` an (R,) int array giving the column of each row (-1 where non
 that fills the priority matrix is a separate component. ``projects/example_plugin`` shows one
 written outside cdmx.
 """
+from .clip_scorer import (CLIPZeroShotScorer, check_class_count, class_proportion_priority,
+                          top_confident)
+from .hungarian import HungarianMatcher
+from .refinement import LabelMatchingRefinement
+from .stable_marriage import StableMarriageMatcher
+
+__all__ = [
+    'CLIPZeroShotScorer', 'check_class_count', 'class_proportion_priority', 'top_confident',
+    'HungarianMatcher', 'LabelMatchingRefinement', 'StableMarriageMatcher'
+]

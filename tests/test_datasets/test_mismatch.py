@@ -151,7 +151,7 @@ def test_split_by_ids_equals_split_by_names(pool):
 
 
 def test_default_counts_too_large_for_tiny_pool(pool):
-    with pytest.raises(CdmxError, match='needs 1000 images but the dataset has only'):
+    with pytest.raises(CdmxError, match='needs 600 images but the dataset has only'):
         MismatchDataset(pool, 'fashion-mnist_mini', 'train')
 
 

@@ -191,3 +191,13 @@ def test_true_labels_start_with_every_image_labelled(tmp_path, fashion_mnist_roo
     branches = [dataset.get_data_info(i)['branch'] for i in range(len(dataset))]
     assert branches == ['pseudo_known'] * 3 + ['pseudo_unknown'] * 3
     assert dataset.unlabeled_pool is pool
+
+
+def test_cache_of_other_classes_is_refused(tmp_path, fashion_mnist_root):
+    pool = real_pool(fashion_mnist_root)
+    ids = [DATASETS.build(pool).get_data_info(i)['sample_idx'] for i in range(6)]
+    write_cache(str(tmp_path), ids)
+    pool['split'] = dict(pool['split'], known=['Sandal', 'T-shirt/top'])
+    with pytest.raises(CdmxError, match='regenerate the cache from this pool'):
+        DATASETS.build(dict(type='UCDMPairDataset', real=pool, pipeline=PIPELINE,
+                            pairs=dict(type='GeneratedPairs', cache_dir=str(tmp_path))))

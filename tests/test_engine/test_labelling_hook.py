@@ -106,7 +106,7 @@ class LabellingHookTestTrainWithPool(LabellingHookTestTrain):
 
 
 def _cfg(work_dir, length=2, resume_from=None, train_type='LabellingHookTestTrain',
-         by_epoch=True, pool_dataset=dict(type='LabellingHookTestPool')):
+         by_epoch=True, pool_dataset=dict(type='LabellingHookTestPool'), begin=None):
     """A Runner config training ``length`` epochs (``by_epoch``) or iterations."""
     loader = dict(batch_size=4, num_workers=0, collate_fn=dict(type='pseudo_collate'),
                   sampler=dict(type='DefaultSampler', shuffle=False))
@@ -118,7 +118,7 @@ def _cfg(work_dir, length=2, resume_from=None, train_type='LabellingHookTestTrai
             type='IterBasedTrainLoop', max_iters=length),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
         custom_hooks=[dict(type='ConfidenceLabellingHook', interval=1, max_rounds=2,
-                           by_epoch=by_epoch,
+                           by_epoch=by_epoch, begin=begin,
                            pool=dict(loader, dataset=pool_dataset) if pool_dataset
                            else dict(loader))],
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
@@ -195,6 +195,15 @@ def test_rounds_can_count_iterations(tmp_path):
     assert [(r['epoch'], r['iter']) for r in _hook(runner).rounds] == [(None, 1), (None, 2)]
 
 
+def test_first_round_can_begin_later(tmp_path):
+    # Rounds after iterations 2 and 3: at w = 2 every sample scored 3 or 5 is confident.
+    runner = _runner(tmp_path, length=3, by_epoch=False, begin=2)
+    runner.train()
+    assert runner.train_dataloader.dataset.calls == [([100, 101, 102, 103, 105],
+                                                       [0, 1, 2, 1, 2])]
+    assert [r['iter'] for r in _hook(runner).rounds] == [2, 3]
+
+
 def test_pool_defaults_to_the_training_datasets_unlabeled_pool(tmp_path):
     runner = _runner(tmp_path, train_type='LabellingHookTestTrainWithPool', pool_dataset=None)
     runner.train()
@@ -215,7 +224,7 @@ def test_training_dataset_without_the_interface_is_refused(tmp_path):
 
 @pytest.mark.parametrize('kwargs', [dict(interval=0), dict(max_rounds=True),
                                     dict(pool=dict(batch_size=4, dataset=dict(type='X'))),
-                                    dict(pool=[])])
+                                    dict(pool=[]), dict(begin=-1)])
 def test_bad_hook_arguments_are_refused(kwargs):
     cfg = dict(type='ConfidenceLabellingHook',
                pool=dict(dataset=dict(type='X'), sampler=dict(type='DefaultSampler')))

@@ -2,5 +2,6 @@
 from .dataset_epoch_hook import DatasetEpochHook
 from .finite_loss_hook import FiniteLossHook
 from .labelling_hook import ConfidenceLabellingHook
+from .pseudo_label_stats_hook import PseudoLabelStatsHook
 
-__all__ = ['ConfidenceLabellingHook', 'DatasetEpochHook', 'FiniteLossHook']
+__all__ = ['ConfidenceLabellingHook', 'DatasetEpochHook', 'FiniteLossHook', 'PseudoLabelStatsHook']

@@ -1,6 +1,7 @@
 """UCDM's confidence-based labelling rounds inside mmengine's training loop (Du et al., ICML 2025).
 
-Every ``interval`` epochs (or iterations), for at most ``max_rounds`` rounds, the hook runs the
+Every ``interval`` epochs (or iterations) from ``begin`` on, for at most ``max_rounds`` rounds,
+the hook runs the
 model in ``predict`` mode over the unlabeled pool (the real images, e.g.
 ``MismatchDataset(part='train')``), gives the scores of the samples still unlabelled to a
 pseudo-labeler (:class:`cdmx.pseudo_labelers.ConfidencePairLabeler` by default) and hands the
@@ -79,6 +80,9 @@ class ConfidenceLabellingHook(Hook):
             ``dict(type='ConfidencePairLabeler', delta=0.98)``.
         interval (int): Rounds run every ``interval`` epochs (``by_epoch``) or iterations.
             The paper: 40 epochs.
+        begin (int, optional): Epochs (or iterations) completed at the first round, then every
+            ``interval``; defaults to ``interval`` (the paper: the first round after 40 epochs).
+            Short schedules start later so that the heads are trained before the first round.
         max_rounds (int): Number of rounds at most. The paper: 10.
         by_epoch (bool): Count ``interval`` in epochs (True) or iterations.
         id_key (str): Metainfo key of the pool samples' stable id.
@@ -92,12 +96,14 @@ class ConfidenceLabellingHook(Hook):
                  pool: dict,
                  labeler: Optional[dict] = None,
                  interval: int = 40,
+                 begin: Optional[int] = None,
                  max_rounds: int = 10,
                  by_epoch: bool = True,
                  id_key: str = 'sample_idx',
                  log_file: str = 'labelling.json',
                  plot_file: str = 'labelling.png'):
-        for name, value in (('interval', interval), ('max_rounds', max_rounds)):
+        begin = interval if begin is None else begin
+        for name, value in (('interval', interval), ('max_rounds', max_rounds), ('begin', begin)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise CdmxError(f'ConfidenceLabellingHook {name} is {value!r}; give a positive '
                                 'integer.')
@@ -108,6 +114,7 @@ class ConfidenceLabellingHook(Hook):
         self.pool_cfg = pool
         self.labeler = PSEUDO_LABELERS.build(labeler or dict(type='ConfidencePairLabeler'))
         self.interval, self.max_rounds, self.by_epoch = interval, max_rounds, by_epoch
+        self.begin = begin
         self.id_key, self.log_file, self.plot_file = id_key, log_file, plot_file
         self._pool_loader = None
         self.rounds: List[dict] = []
@@ -122,12 +129,16 @@ class ConfidenceLabellingHook(Hook):
             self._apply(runner, list(self.labels))
 
     def after_train_epoch(self, runner) -> None:
-        if self.by_epoch and self.every_n_epochs(runner, self.interval):
+        if self.by_epoch and self._due(runner.epoch + 1):
             self._maybe_round(runner)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if not self.by_epoch and self.every_n_train_iters(runner, self.interval):
+        if not self.by_epoch and self._due(runner.iter + 1):
             self._maybe_round(runner)
+
+    def _due(self, done: int) -> bool:
+        """Whether a round follows ``done`` completed epochs or iterations."""
+        return done >= self.begin and (done - self.begin) % self.interval == 0
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         ids = sorted(self.labels)

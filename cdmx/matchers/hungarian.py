@@ -1,0 +1,39 @@
+"""Maximum-total-priority assignment of clusters to class names (the Hungarian algorithm).
+
+The alternative to GDUI's stable marriage (Eq. 12) for the comparison of §3.3: the one-to-one
+assignment ``m`` maximising ``sum_k P^c[k, m(k)]``, solved by
+``scipy.optimize.linear_sum_assignment`` (Crouse's shortest augmenting path, O(K^3)).
+"""
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from cdmx.registry import MATCHERS
+from .priority import check_priority
+
+
+@MATCHERS.register_module()
+class HungarianMatcher:
+    """``argmax_m sum_k P^c[k, m(k)]`` over one-to-one assignments ``m`` (rows to columns).
+
+    Args:
+        maximize (bool): True: maximise the total priority; False: minimise a total cost.
+            Defaults to True.
+    """
+
+    def __init__(self, maximize: bool = True):
+        self.maximize = bool(maximize)
+
+    def __call__(self, priority) -> np.ndarray:
+        """Match rows (clusters) to columns (class names) one-to-one.
+
+        Args:
+            priority (array-like): (R, C) priorities, finite, R <= C.
+
+        Returns:
+            np.ndarray: (R,) int64, the column of each row (every row is matched).
+        """
+        scores = check_priority(priority, type(self).__name__)
+        rows, cols = linear_sum_assignment(scores, maximize=self.maximize)
+        assignment = np.full(scores.shape[0], -1, dtype=np.int64)
+        assignment[rows] = cols
+        return assignment

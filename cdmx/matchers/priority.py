@@ -1,0 +1,25 @@
+"""Validation of the priority matrices that every matcher takes."""
+import numpy as np
+
+from cdmx.utils.errors import CdmxError
+
+
+def check_priority(priority, matcher: str) -> np.ndarray:
+    """``priority`` as a float64 (R, C) array with 1 <= R <= C and finite entries.
+
+    Args:
+        priority (array-like): ``priority[i, j]``: how much row i (a cluster) wants column j
+            (a class name); higher is better.
+        matcher (str): The matcher's name, for the error message.
+
+    Raises:
+        CdmxError: Not 2-D, empty, non-finite, or more rows than columns.
+    """
+    scores = np.asarray(priority, dtype=np.float64)
+    if scores.ndim != 2 or scores.size == 0 or not np.isfinite(scores).all():
+        raise CdmxError(f'{matcher} needs a non-empty, finite 2-D priority matrix but got shape '
+                        f'{scores.shape}; pass an (R, C) array of scores, e.g. clusters x classes.')
+    if scores.shape[0] > scores.shape[1]:
+        raise CdmxError(f'{matcher} got {scores.shape[0]} clusters for {scores.shape[1]} classes; '
+                        'give at least as many class names as clusters (GDUI uses K of each).')
+    return scores

@@ -1,0 +1,270 @@
+"""DiffMatch's mask denoiser ``f(y_t, z, lambda(t))``: predicts the encoded mask ``y_0``.
+
+The design follows the one DiffMatch borrows from DDP (Ji et al. 2023):
+
+* the noisy mask ``y_t`` (``K`` channels) is embedded by a 1x1 conv to ``D`` channels and a 1x1
+  conv fuses ``concat(z, embed(y_t))`` (``z``: the extractor's ``D_z = 256``-d pixel
+  embedding at 1/4 scale) into the ``D``-d hidden map;
+* the diffusion time enters as its log-SNR ``lambda``: sinusoidal features of ``lambda`` and an
+  MLP (diffusers' ``Timesteps`` + ``TimestepEmbedding``) give a time vector, from which each
+  layer predicts a FiLM scale and shift applied after the layer, ``h <- h (1 + s) + b``
+  (zero-initialised, so the FiLM starts as the identity);
+* ``L`` (default 4) layers of multi-scale deformable attention (mmcv's
+  ``MultiScaleDeformableAttention``; on CPU it runs mmcv's pure-PyTorch path
+  ``multi_scale_deformable_attn_pytorch``) + LayerNorm + FFN + LayerNorm, post-norm as in
+  Deformable DETR's encoder. Every pixel of the 1/4-scale map is a query; its reference point is
+  the pixel centre.
+* Multi-scale values: the extractor gives one 1/4-scale map, so each layer builds its
+  ``num_levels`` levels from its own input ``h`` by average pooling with stride ``2^l``
+  (``l = 0 .. num_levels - 1``; 1/4, 1/8, 1/16 of the image by default). This is a choice: the
+  denoiser attends over a pyramid of the fused map rather than over backbone stages, so it runs
+  on any extractor's single output and the levels carry the current mask estimate.
+* a 1x1 conv maps ``h`` to the ``K``-channel prediction of ``y_0``.
+
+Label encodings (``label_encoding``):
+
+* ``'analog_bits'`` (DiffMatch, Table 8): ``K = ceil(log2 C)`` bits in ``{-b, b}``, see
+  :mod:`cdmx.diffusion.analog_bits`;
+* ``'embedding'`` (DDP's learned class embedding): a learned table ``E`` (``C x K``); class
+  ``c`` is ``b sqrt(K) E_c / ||E_c||`` (the norm of a ``K``-bit analog code, so the noise level
+  means the same for both encodings). Class scores are the Gaussian log-likelihoods
+  ``-||y - e_c||^2 / (2 b^2)``.
+
+Ignored pixels are encoded as all-zero vectors (no class; equidistant from every code).
+"""
+import math
+from typing import List, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from diffusers.models.embeddings import TimestepEmbedding, Timesteps
+from mmcv.cnn.bricks.transformer import FFN
+from mmcv.ops import MultiScaleDeformableAttention
+from mmengine.model import BaseModule
+
+from cdmx.diffusion.analog_bits import (bits_to_ids, bits_to_log_probs, class_codes, ids_to_bits,
+                                       num_bits)
+from cdmx.registry import HEADS
+from cdmx.utils.errors import CdmxError
+
+LABEL_ENCODINGS = ('analog_bits', 'embedding')
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise CdmxError(f'MaskDenoiser {name} is {value!r}; give a positive integer.')
+    return value
+
+
+def pyramid(x: torch.Tensor, num_levels: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Average-pooled levels of ``x`` as deformable-attention values.
+
+    Args:
+        x (Tensor): ``(N, D, H, W)`` map.
+        num_levels (int): Levels with strides ``1, 2, ..., 2^(num_levels - 1)``.
+
+    Returns:
+        tuple: ``value`` ``(N, sum_l H_l W_l, D)``, ``spatial_shapes`` ``(num_levels, 2)``
+        int64 ``(H_l, W_l)`` and ``level_start_index`` ``(num_levels,)`` int64.
+    """
+    levels = [x] + [F.avg_pool2d(x, 2 ** level, ceil_mode=True) for level in range(1, num_levels)]
+    shapes = torch.tensor([level.shape[2:] for level in levels], dtype=torch.long,
+                          device=x.device)
+    starts = torch.cat([shapes.new_zeros(1), (shapes[:, 0] * shapes[:, 1]).cumsum(0)[:-1]])
+    value = torch.cat([level.flatten(2).transpose(1, 2) for level in levels], dim=1)
+    return value, shapes, starts
+
+
+def reference_points(height: int, width: int, num_levels: int, batch: int,
+                     device: torch.device) -> torch.Tensor:
+    """``(N, H W, num_levels, 2)`` normalised ``(x, y)`` pixel centres of an ``H x W`` map."""
+    ys = (torch.arange(height, device=device, dtype=torch.float32) + 0.5) / height
+    xs = (torch.arange(width, device=device, dtype=torch.float32) + 0.5) / width
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing='ij')
+    ref = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=-1)  # (HW, 2)
+    return ref[None, :, None, :].expand(batch, -1, num_levels, -1)
+
+
+class DenoiserLayer(nn.Module):
+    """Deformable attention + FFN (post-norm), then the time FiLM.
+
+    Args:
+        embed_dims (int): ``D``.
+        num_heads (int): Attention heads.
+        num_levels (int): Pyramid levels of the values.
+        num_points (int): Sampling points per head and level.
+        feedforward_channels (int): Hidden width of the FFN.
+        dropout (float): Dropout of the attention output and the FFN.
+        time_dims (int): Width of the time vector.
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int, num_levels: int, num_points: int,
+                 feedforward_channels: int, dropout: float, time_dims: int):
+        super().__init__()
+        self.num_levels = num_levels
+        self.attn = MultiScaleDeformableAttention(
+            embed_dims=embed_dims, num_heads=num_heads, num_levels=num_levels,
+            num_points=num_points, dropout=dropout, batch_first=True)
+        self.norm1 = nn.LayerNorm(embed_dims)
+        self.ffn = FFN(embed_dims=embed_dims, feedforward_channels=feedforward_channels,
+                       ffn_drop=dropout)
+        self.norm2 = nn.LayerNorm(embed_dims)
+        self.film = nn.Linear(time_dims, 2 * embed_dims)
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, h: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
+        """``(N, D, H, W)`` hidden map, ``(N, time_dims)`` time vector -> ``(N, D, H, W)``."""
+        n, d, height, width = h.shape
+        value, shapes, starts = pyramid(h, self.num_levels)
+        query = h.flatten(2).transpose(1, 2)  # (N, HW, D)
+        x = self.attn(query=query, value=value,
+                      reference_points=reference_points(height, width, self.num_levels, n,
+                                                        h.device),
+                      spatial_shapes=shapes, level_start_index=starts)
+        x = self.norm2(self.ffn(self.norm1(x)))
+        scale, shift = self.film(F.silu(time)).chunk(2, dim=-1)
+        x = x * (1 + scale[:, None]) + shift[:, None]
+        return x.transpose(1, 2).reshape(n, d, height, width)
+
+
+@HEADS.register_module()
+class MaskDenoiser(BaseModule):
+    """``f(y_t, z, lambda)``: ``(N, D_z, H, W)``, ``(N, K, H, W)``, ``(N,)`` -> ``(N, K, H, W)``.
+
+    See the module docstring for the architecture and the label encodings. ``H, W`` are the
+    1/4-scale feature size.
+
+    Args:
+        num_classes (int): ``C``.
+        in_channels (int): ``D_z``, channels of the image feature ``z`` (256 in DiffMatch).
+        embed_dims (int): ``D``, hidden width (256).
+        num_layers (int): ``L``, deformable-attention layers (4).
+        num_heads (int): Attention heads (8).
+        num_levels (int): Pyramid levels of the attention values (3).
+        num_points (int): Sampling points per head and level (4).
+        feedforward_channels (int): FFN hidden width (1024).
+        dropout (float): Dropout in the layers (0).
+        label_encoding (str): ``'analog_bits'`` or ``'embedding'``.
+        bit_scale (float): ``b``, the magnitude of an encoded bit (0.1, Table 8).
+        embedding_dims (int, optional): ``K`` of the ``'embedding'`` encoding (default: as
+            many as analog bits would take).
+        init_cfg (dict, optional): mmengine initialisation config.
+    """
+
+    def __init__(self, num_classes: int, in_channels: int = 256, embed_dims: int = 256,
+                 num_layers: int = 4, num_heads: int = 8, num_levels: int = 3,
+                 num_points: int = 4, feedforward_channels: int = 1024, dropout: float = 0.0,
+                 label_encoding: str = 'analog_bits', bit_scale: float = 0.1,
+                 embedding_dims: int = None, init_cfg=None):
+        super().__init__(init_cfg)
+        for name, value in (('in_channels', in_channels), ('embed_dims', embed_dims),
+                            ('num_layers', num_layers), ('num_heads', num_heads),
+                            ('num_levels', num_levels), ('num_points', num_points),
+                            ('feedforward_channels', feedforward_channels)):
+            _positive_int(name, value)
+        if embed_dims % num_heads:
+            raise CdmxError(f'MaskDenoiser embed_dims {embed_dims} is not divisible by '
+                            f'num_heads {num_heads}; choose values that divide.')
+        if label_encoding not in LABEL_ENCODINGS:
+            raise CdmxError(f'label_encoding is {label_encoding!r}; choose one of '
+                            f'{LABEL_ENCODINGS}.')
+        if not bit_scale > 0:
+            raise CdmxError(f'bit_scale is {bit_scale}; give a positive b (0.1 in DiffMatch).')
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.label_encoding = label_encoding
+        self.bit_scale = float(bit_scale)
+        bits = num_bits(num_classes)
+        if label_encoding == 'embedding':
+            self.label_channels = _positive_int('embedding_dims', embedding_dims or bits)
+            self.class_embedding = nn.Embedding(num_classes, self.label_channels)
+        else:
+            if embedding_dims is not None:
+                raise CdmxError("embedding_dims is only read with label_encoding='embedding'; "
+                                'remove it or switch the encoding.')
+            self.label_channels = bits
+        self.mask_embed = nn.Conv2d(self.label_channels, embed_dims, 1)
+        self.fuse = nn.Conv2d(in_channels + embed_dims, embed_dims, 1)
+        self.time_embed = nn.Sequential(
+            Timesteps(embed_dims, flip_sin_to_cos=True, downscale_freq_shift=0),
+            TimestepEmbedding(embed_dims, embed_dims))
+        self.layers = nn.ModuleList(
+            DenoiserLayer(embed_dims, num_heads, num_levels, num_points, feedforward_channels,
+                          dropout, embed_dims) for _ in range(num_layers))
+        self.predict_y0 = nn.Conv2d(embed_dims, self.label_channels, 1)
+
+    def class_vectors(self) -> torch.Tensor:
+        """``(C, K)`` the encoded vector of each class."""
+        if self.label_encoding == 'analog_bits':
+            codes = class_codes(self.num_classes, self.predict_y0.weight.device)
+            return (2 * codes - 1) * self.bit_scale
+        weight = self.class_embedding.weight
+        return self.bit_scale * math.sqrt(self.label_channels) * F.normalize(weight, dim=1)
+
+    def encode(self, labels: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
+        """``(N, H, W)`` class ids -> ``(N, K, H, W)`` clean masks ``y_0`` (0 where ignored).
+
+        With the ``'embedding'`` encoding the result carries the gradient of the table; use it
+        detached as the regression target (so the table cannot collapse to make the loss
+        trivially small) and with its gradient as the denoiser input.
+        """
+        valid = labels != ignore_index
+        ids = torch.where(valid, labels, torch.zeros_like(labels)).long()
+        if ids.numel() and (ids.min() < 0 or ids.max() >= self.num_classes):
+            raise CdmxError(f'label maps hold values outside 0..{self.num_classes - 1} and the '
+                            f'ignore index {ignore_index}; fix the annotations or num_classes.')
+        if self.label_encoding == 'analog_bits':
+            y0 = ids_to_bits(ids, self.num_classes, self.bit_scale)
+        else:
+            y0 = self.class_vectors()[ids].permute(0, 3, 1, 2)
+        return y0 * valid[:, None].to(y0.dtype)
+
+    def class_log_probs(self, y0: torch.Tensor) -> torch.Tensor:
+        """``(N, K, H, W)`` predicted ``y_0`` -> ``(N, C, H, W)`` class scores (log-likelihoods,
+        see the module docstring); their argmax is :meth:`decode`."""
+        if self.label_encoding == 'analog_bits':
+            return bits_to_log_probs(y0, self.num_classes, self.bit_scale)
+        vectors = self.class_vectors().to(y0.dtype)  # (C, K)
+        dist = ((y0[:, None] - vectors[None, :, :, None, None]) ** 2).sum(2)
+        return -dist / (2 * self.bit_scale ** 2)
+
+    def decode(self, y0: torch.Tensor) -> torch.Tensor:
+        """``(N, K, H, W)`` predicted ``y_0`` -> ``(N, H, W)`` int64 class ids (thresholded
+        analog bits, or the nearest class embedding)."""
+        if self.label_encoding == 'analog_bits':
+            return bits_to_ids(y0, self.num_classes, self.bit_scale)
+        return self.class_log_probs(y0).argmax(1)
+
+    def forward(self, z: torch.Tensor, y_t: torch.Tensor, logsnr: torch.Tensor) -> torch.Tensor:
+        """Predict ``y_0``.
+
+        Args:
+            z (Tensor): ``(N, D_z, H, W)`` image feature.
+            y_t (Tensor): ``(N, K, H, W)`` noisy encoded mask.
+            logsnr (Tensor): ``(N,)`` log-SNR ``lambda(t)`` of ``y_t``.
+
+        Returns:
+            Tensor: ``(N, K, H, W)`` prediction of ``y_0``.
+        """
+        self._check_inputs(z, y_t, logsnr)
+        h = self.fuse(torch.cat([z, self.mask_embed(y_t)], dim=1))
+        time = self.time_embed(logsnr.float()).to(h.dtype)
+        for layer in self.layers:
+            h = layer(h, time)
+        return self.predict_y0(h)
+
+    def _check_inputs(self, z: torch.Tensor, y_t: torch.Tensor, logsnr: torch.Tensor) -> None:
+        expected: List[str] = []
+        if z.dim() != 4 or z.shape[1] != self.in_channels:
+            expected.append(f'z (N, {self.in_channels}, H, W), got {tuple(z.shape)}')
+        if y_t.dim() != 4 or y_t.shape[1] != self.label_channels or \
+                y_t.shape[2:] != z.shape[2:] or y_t.shape[0] != z.shape[0]:
+            expected.append(f'y_t (N, {self.label_channels}, H, W) matching z, got '
+                            f'{tuple(y_t.shape)}')
+        if logsnr.shape != z.shape[:1]:
+            expected.append(f'log-SNR (N,), got {tuple(logsnr.shape)}')
+        if expected:
+            raise CdmxError('the mask denoiser expects ' + '; '.join(expected) +
+                            '; check in_channels and the extractor output.')

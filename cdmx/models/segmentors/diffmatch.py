@@ -1,0 +1,246 @@
+"""DiffMatch's segmentor: a DeepLabv3+ pixel embedding and a diffusion mask denoiser.
+
+An mmseg :class:`~mmseg.models.EncoderDecoder` whose decode head is the feature extractor ``g``
+and whose classifier is the denoising process, so mmseg's ``SegDataPreProcessor``, whole / slide
+inference, ``postprocess_result``, ``IoUMetric``, ``SegLocalVisualizer`` and test loop run
+unchanged:
+
+* ``g`` = backbone (e.g. ``mmseg.ResNetV1c``) + decode head (e.g.
+  ``mmseg.DepthwiseSeparableASPPHead``, DeepLabv3+) with its classifier removed (its
+  ``conv_seg`` becomes the identity and its dropout is dropped), so the head's own forward
+  returns its ``channels``-d pixel embedding ``z`` at 1/4 scale; computed once per image;
+* training (Algorithm 2): the ground truth is resized to ``z`` by nearest neighbour, encoded
+  (analog bits, ignored pixels -> 0), noised at ``t ~ U(0, 1)`` on the cosine log-SNR schedule,
+  denoised by the :class:`~cdmx.models.heads.MaskDenoiser` and scored by the
+  :class:`~cdmx.models.losses.DebiasedDiffusionLoss` (Eqs. 4-6 and 9-11) with ignored pixels
+  outside the loss;
+* inference (Algorithm 3): DDIM from pure noise with ``steps`` (3) and time difference ``td``;
+  the last prediction of ``y_0`` is upsampled bilinearly to the input size and turned into class
+  log-probabilities (``seg_logits``); ``pred_sem_seg`` is their argmax (mmseg's
+  ``postprocess_result``), i.e. the thresholded bits.
+
+The class prior ``p(y_0)`` of Eq. 10 is, unless given as ``class_prior``, the frequency of the
+labelled ground-truth classes seen so far in training (buffer ``gt_class_counts``, add-one
+smoothed so that no class has probability 0); a semi-supervised wrapper passes its own prior
+for pseudo-labelled data.
+"""
+import copy
+from typing import List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import ConfigDict
+from mmseg.models import EncoderDecoder
+from mmseg.models.utils import resize
+from mmseg.structures import SegDataSample
+
+from cdmx.diffusion.logsnr import CosineLogSNRSchedule
+from cdmx.registry import HEADS, LOSSES, MODELS
+from cdmx.utils.errors import CdmxError
+
+
+def class_pixel_counts(labels: torch.Tensor, num_classes: int,
+                       ignore_index: int = 255) -> torch.Tensor:
+    """``(C,)`` float64 pixel count of each class in ``labels`` (any shape), ignoring
+    ``ignore_index``; other values outside ``0..C-1`` are an error."""
+    values = labels[labels != ignore_index].long()
+    if values.numel() and (values.min() < 0 or values.max() >= num_classes):
+        raise CdmxError(f'label maps hold values {int(values.min())}..{int(values.max())} '
+                        f'outside the classes 0..{num_classes - 1} and the ignore index '
+                        f'{ignore_index}; fix the annotations or num_classes.')
+    return torch.bincount(values, minlength=num_classes).double()
+
+
+def smoothed_frequencies(counts: torch.Tensor) -> torch.Tensor:
+    """``(C,)`` add-one smoothed frequencies ``(n_c + 1) / sum(n + 1)`` as float32."""
+    return ((counts + 1) / (counts + 1).sum()).float()
+
+
+@MODELS.register_module()
+class DiffMatch(EncoderDecoder):
+    """DiffMatch (module docstring): ``inputs (N, 3, H, W)`` -> ``seg_logits (N, C, H, W)``.
+
+    Args:
+        backbone (dict): Backbone config, e.g. ``mmseg.ResNetV1c`` depth 101.
+        decode_head (dict): The extractor head, e.g. ``mmseg.DepthwiseSeparableASPPHead`` with
+            ``channels=256`` (its classifier is removed; ``num_classes`` and ``ignore_index``
+            are read from it).
+        denoiser (dict): :class:`~cdmx.models.heads.MaskDenoiser` config; ``num_classes`` and
+            ``in_channels`` default to the head's.
+        loss (dict): Loss config, :class:`~cdmx.models.losses.DebiasedDiffusionLoss` by default
+            (``tau=0`` for DiffMatch without the adjustment).
+        steps (int): DDIM steps at inference (3).
+        td (float): Time difference of Algorithm 3 (0).
+        logsnr_min (float): Log-SNR at ``t = 1``.
+        logsnr_max (float): Log-SNR at ``t = 0``.
+        class_prior (list[float], optional): A fixed ``p(y_0)`` of the labelled data (``C``
+            values, normalised here); by default estimated from the training ground truth.
+        neck, train_cfg, test_cfg, data_preprocessor, pretrained, init_cfg: As in mmseg's
+            ``EncoderDecoder`` (``test_cfg`` defaults to ``dict(mode='whole')``).
+    """
+
+    def __init__(self, backbone: dict, decode_head: dict, denoiser: dict,
+                 loss: dict = dict(type='DebiasedDiffusionLoss'), steps: int = 3,
+                 td: float = 0.0, logsnr_min: float = -20.0, logsnr_max: float = 20.0,
+                 class_prior: Optional[Sequence[float]] = None, neck: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None, pretrained: Optional[str] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(backbone=backbone, decode_head=decode_head, neck=neck,
+                         train_cfg=train_cfg,
+                         test_cfg=ConfigDict(test_cfg or dict(mode='whole')),
+                         data_preprocessor=data_preprocessor, pretrained=pretrained,
+                         init_cfg=init_cfg)
+        # g = the head without its classifier: its forward now returns the pixel embedding.
+        self.decode_head.conv_seg = nn.Identity()
+        self.decode_head.dropout = None
+        self.ignore_index = self.decode_head.ignore_index
+        denoiser = copy.deepcopy(dict(denoiser))
+        denoiser.setdefault('num_classes', self.num_classes)
+        denoiser.setdefault('in_channels', self.decode_head.channels)
+        if denoiser['num_classes'] != self.num_classes:
+            raise CdmxError(f"the denoiser has num_classes {denoiser['num_classes']} but the "
+                            f'decode head {self.num_classes}; give both the same number.')
+        self.denoiser = HEADS.build(denoiser)
+        loss = copy.deepcopy(dict(loss))
+        loss.setdefault('ignore_index', self.ignore_index)
+        self.diffusion_loss = LOSSES.build(loss)
+        if getattr(self.diffusion_loss, 'ignore_index', self.ignore_index) != self.ignore_index:
+            raise CdmxError(f'the loss ignores {self.diffusion_loss.ignore_index} but the '
+                            f'decode head {self.ignore_index}; give both the same ignore_index.')
+        self.schedule = CosineLogSNRSchedule(logsnr_min, logsnr_max)
+        CosineLogSNRSchedule.time_pairs(steps, td)  # validates steps and td
+        self.steps, self.td = steps, float(td)
+        self.register_buffer('gt_class_counts', torch.zeros(self.num_classes, dtype=torch.float64))
+        if class_prior is not None:
+            prior = torch.as_tensor(class_prior, dtype=torch.float32)
+            if prior.shape != (self.num_classes, ) or (prior <= 0).any():
+                raise CdmxError(f'class_prior must hold {self.num_classes} positive values, got '
+                                f'{list(prior.shape)} values; give one frequency per class.')
+            self.register_buffer('fixed_class_prior', prior / prior.sum())
+        else:
+            self.register_buffer('fixed_class_prior', None)
+
+    # ---- the extractor g ---------------------------------------------------------------------
+    def extract_pixel_embedding(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, H, W)`` images -> ``(N, D_z, H/4, W/4)`` pixel embedding ``z``."""
+        return self.decode_head(self.extract_feat(inputs))
+
+    def labels_at(self, data_samples: List[SegDataSample], size) -> torch.Tensor:
+        """The samples' ``gt_sem_seg`` stacked and resized to ``size`` by nearest neighbour:
+        ``(N, h, w)`` int64."""
+        gt = torch.stack([sample.gt_sem_seg.data for sample in data_samples])  # (N, 1, H, W)
+        return F.interpolate(gt.float(), size=tuple(size), mode='nearest')[:, 0].long()
+
+    def class_prior(self) -> torch.Tensor:
+        """``(C,)`` ``p(y_0)`` of the labelled data: the fixed prior, or the smoothed
+        frequencies of the ground truth seen in training."""
+        if self.fixed_class_prior is not None:
+            return self.fixed_class_prior
+        return smoothed_frequencies(self.gt_class_counts)
+
+    # ---- training (Algorithm 2) ----------------------------------------------------------------
+    def loss(self, inputs: torch.Tensor, data_samples: List[SegDataSample],
+             class_prior: Optional[torch.Tensor] = None, feature_dropout: float = 0.0) -> dict:
+        """Eqs. 4-6 and 9-11 on one batch.
+
+        Args:
+            inputs (Tensor): ``(N, 3, H, W)`` normalised images.
+            data_samples (list[SegDataSample]): With ``gt_sem_seg`` ``(1, H, W)`` (ground
+                truth or pseudo-labels, ``ignore_index`` outside the loss).
+            class_prior (Tensor, optional): ``(C,)`` ``p(y_0)`` of these labels; by default
+                :meth:`class_prior` after counting this batch's labels.
+            feature_dropout (float): Channel dropout rate on ``z`` (the strong view's feature
+                perturbation; 0 for labelled data).
+
+        Returns:
+            dict: ``loss_diffusion`` and ``loss_adjust`` (see the loss).
+        """
+        z = self.extract_pixel_embedding(inputs)
+        if feature_dropout > 0:
+            z = F.dropout2d(z, feature_dropout, training=True)
+        return self.loss_by_embedding(z, data_samples, class_prior)
+
+    def loss_by_embedding(self, z: torch.Tensor, data_samples: List[SegDataSample],
+                          class_prior: Optional[torch.Tensor] = None) -> dict:
+        """Algorithm 2 on a computed pixel embedding ``z`` ``(N, D_z, h, w)``; the arguments
+        and result are those of :meth:`loss`."""
+        labels = self.labels_at(data_samples, z.shape[2:])
+        if class_prior is None:
+            full = torch.stack([sample.gt_sem_seg.data for sample in data_samples])
+            self.gt_class_counts += class_pixel_counts(full, self.num_classes,
+                                                       self.ignore_index).to(
+                                                           self.gt_class_counts.device)
+            class_prior = self.class_prior()
+        y0 = self.denoiser.encode(labels, self.ignore_index)
+        t = torch.rand(y0.shape[0], device=y0.device)
+        y_t = self.schedule.add_noise(y0, t, torch.randn_like(y0))
+        pred = self.denoiser(z, y_t, self.schedule.logsnr(t))
+        return self.diffusion_loss(pred, y0.detach(), t, labels, class_prior.to(pred.device))
+
+    # ---- inference (Algorithm 3) ---------------------------------------------------------------
+    def sample(self, z: torch.Tensor, steps: Optional[int] = None,
+               td: Optional[float] = None) -> List[torch.Tensor]:
+        """DDIM from pure noise: the prediction of ``y_0`` after each step.
+
+        Args:
+            z (Tensor): ``(N, D_z, h, w)`` pixel embedding.
+            steps (int, optional): DDIM steps (default :attr:`steps`).
+            td (float, optional): Time difference (default :attr:`td`).
+
+        Returns:
+            list[Tensor]: ``steps`` tensors ``(N, K, h, w)``; the last one is the result.
+        """
+        pairs = CosineLogSNRSchedule.time_pairs(self.steps if steps is None else steps,
+                                                self.td if td is None else td)
+        n = z.shape[0]
+        y = torch.randn(n, self.denoiser.label_channels, *z.shape[2:], device=z.device,
+                        dtype=z.dtype)
+        predictions = []
+        for t_now, t_next in pairs:
+            t_now, t_next = z.new_full((n, ), t_now), z.new_full((n, ), t_next)
+            y0 = self.denoiser(z, y, self.schedule.logsnr(t_now))
+            y = self.schedule.ddim_step(y, y0, t_now, t_next)
+            predictions.append(y0)
+        return predictions
+
+    def scores(self, y0: torch.Tensor, size) -> torch.Tensor:
+        """``(N, K, h, w)`` predicted ``y_0`` -> ``(N, C, H, W)`` class log-probabilities at
+        ``size``, upsampled bilinearly in the encoding space."""
+        y0 = resize(y0, size=tuple(size), mode='bilinear', align_corners=self.align_corners)
+        return self.denoiser.class_log_probs(y0)
+
+    def encode_decode(self, inputs: torch.Tensor, batch_img_metas: List[dict]) -> torch.Tensor:
+        """``(N, 3, H, W)`` -> ``(N, C, H, W)`` class log-probabilities (mmseg's whole and
+        slide inference call this)."""
+        z = self.extract_pixel_embedding(inputs)
+        return self.scores(self.sample(z)[-1], inputs.shape[2:])
+
+    def predict_trajectory(self, inputs: torch.Tensor,
+                           data_samples: Optional[List[SegDataSample]] = None,
+                           steps: Optional[int] = None) -> List[List[SegDataSample]]:
+        """The prediction after each DDIM step (DiffMatch Fig. 10), post-processed like
+        :meth:`predict` (whole-image inference).
+
+        Args:
+            inputs (Tensor): ``(N, 3, H, W)`` normalised images.
+            data_samples (list[SegDataSample], optional): Their meta information.
+            steps (int, optional): DDIM steps (default :attr:`steps`).
+
+        Returns:
+            list[list[SegDataSample]]: One list per step, each with ``seg_logits`` and
+            ``pred_sem_seg`` of every image.
+        """
+        z = self.extract_pixel_embedding(inputs)
+        trajectory = []
+        for y0 in self.sample(z, steps):
+            samples = None if data_samples is None else copy.deepcopy(data_samples)
+            trajectory.append(self.postprocess_result(self.scores(y0, inputs.shape[2:]),
+                                                      samples))
+        return trajectory
+
+    def _forward(self, inputs: torch.Tensor, data_samples=None) -> torch.Tensor:
+        """Tensor mode: ``(N, C, H/4, W/4)`` class log-probabilities of the sampled mask."""
+        z = self.extract_pixel_embedding(inputs)
+        return self.denoiser.class_log_probs(self.sample(z)[-1])

@@ -1,0 +1,19 @@
+# The discriminative (UniMatch-style) baseline in the mini world: the settings of
+# deeplabv3plus_r101-d8_unimatch.py (pseudo-labels above confidence 0.95, CutMix, feature
+# dropout, mean teacher) on the MobileNetV2 extractor of deeplabv3plus_m-v2-d8_mini_extractor.py.
+_base_ = ['./deeplabv3plus_m-v2-d8_mini_extractor.py']
+model = dict(
+    _delete_=True,
+    type='SemiSupervisedSegmentor',
+    segmentor=dict(
+        type='mmseg.EncoderDecoder',
+        backbone={{_base_.backbone}},
+        decode_head={{_base_.decode_head}},
+        train_cfg=dict(),
+        test_cfg=dict(mode='whole')),
+    unsup_weight=1.0,
+    confidence_threshold=0.95,
+    cutmix_prob=0.5,
+    feature_dropout=0.5,
+    ema_momentum=0.01,
+    predict_on='teacher')

@@ -1,0 +1,25 @@
+# DiffMatch on PASCAL VOC 2012 'classic' (labelled from the 1,464 fine images, 1/16 = 92):
+# the model of cityscapes_r101.py with 21 classes, crop 513, 2 labelled + 2 unlabelled per GPU
+# on 4 GPUs, UniMatch's PASCAL schedule: SGD lr 0.001 (heads 10x), poly, 80 epochs of the
+# 10,490 unlabelled images at 8 per iteration (1,312 iterations per epoch).
+# Evaluation on the 1,449 val images at their original size (whole image).
+_base_ = [
+    '../_base_/datasets/voc_classic_semi.py',
+    '../_base_/models/deeplabv3plus_r101-d8_diffmatch.py',
+    '../_base_/schedules/sgd-poly_cityscapes-240e.py',
+    '../_base_/default_runtime.py',
+]
+iters_per_epoch = 1312
+max_epochs = 80
+max_iters = max_epochs * iters_per_epoch
+model = dict(
+    data_preprocessor=dict(type='MultiBranchSegDataPreProcessor',
+                           data_preprocessor={{_base_.data_preprocessor}}),
+    segmentor=dict(decode_head=dict(num_classes={{_base_.num_classes}})))
+optim_wrapper = dict(optimizer=dict(lr=0.001))
+param_scheduler = [
+    dict(type='PolyLR', power=0.9, eta_min=0.0, begin=0, end=max_iters, by_epoch=False),
+]
+train_cfg = dict(max_iters=max_iters, val_interval=10 * iters_per_epoch)
+default_hooks = dict(checkpoint=dict(interval=10 * iters_per_epoch))
+custom_hooks = [dict(type='PseudoLabelStatsHook', interval=1000)]

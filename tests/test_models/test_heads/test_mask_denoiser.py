@@ -1,0 +1,115 @@
+"""MaskDenoiser: shapes, mmcv's CPU deformable attention path, time FiLM, label encodings."""
+import pytest
+import torch
+from mmcv.ops import multi_scale_deform_attn
+
+from cdmx.models.heads import MaskDenoiser
+from cdmx.models.heads.mask_denoiser import pyramid, reference_points
+from cdmx.registry import HEADS, MODELS
+from cdmx.utils.errors import CdmxError
+
+TINY = dict(in_channels=12, embed_dims=16, num_layers=2, num_heads=2, num_levels=3,
+            num_points=2, feedforward_channels=32)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(single_thread):
+    yield
+
+
+def inputs(denoiser, n=2, size=8):
+    return (torch.randn(n, denoiser.in_channels, size, size),
+            torch.randn(n, denoiser.label_channels, size, size), torch.tensor([-5.0, 3.0])[:n])
+
+
+def test_output_shape_and_bits():
+    denoiser = MaskDenoiser(num_classes=19, **TINY)
+    assert denoiser.label_channels == 5
+    z, y_t, logsnr = inputs(denoiser)
+    assert denoiser(z, y_t, logsnr).shape == (2, 5, 8, 8)
+
+
+def test_runs_mmcv_pure_pytorch_attention_on_cpu(monkeypatch):
+    calls = []
+    original = multi_scale_deform_attn.multi_scale_deformable_attn_pytorch
+
+    def counting(*args, **kwargs):
+        calls.append(args[1].tolist())  # the spatial shapes of the levels
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(multi_scale_deform_attn, 'multi_scale_deformable_attn_pytorch', counting)
+    denoiser = MaskDenoiser(num_classes=4, **TINY)
+    denoiser(*inputs(denoiser, size=7))
+    assert calls == [[[7, 7], [4, 4], [2, 2]]] * 2  # one call per layer, ceil-pooled levels
+
+
+def test_pyramid_and_reference_points():
+    value, shapes, starts = pyramid(torch.randn(2, 4, 8, 6), 3)
+    assert shapes.tolist() == [[8, 6], [4, 3], [2, 2]]
+    assert starts.tolist() == [0, 48, 60] and value.shape == (2, 64, 4)
+    ref = reference_points(2, 4, 3, 5, torch.device('cpu'))
+    assert ref.shape == (5, 8, 3, 2)
+    assert ref[0, 0, 0].tolist() == [0.125, 0.25] and ref[0, -1, 2].tolist() == [0.875, 0.75]
+
+
+def test_time_film_starts_as_identity_and_learns():
+    denoiser = MaskDenoiser(num_classes=4, **TINY).eval()
+    z, y_t, _ = inputs(denoiser, n=1)
+    early = denoiser(z, y_t, torch.tensor([-10.0]))
+    assert torch.allclose(early, denoiser(z, y_t, torch.tensor([10.0])))  # zero-init FiLM
+    early.sum().backward()
+    assert all(layer.film.weight.grad.abs().sum() > 0 for layer in denoiser.layers)
+    with torch.no_grad():
+        for layer in denoiser.layers:
+            layer.film.weight.normal_()
+    assert not torch.allclose(denoiser(z, y_t, torch.tensor([-10.0])),
+                              denoiser(z, y_t, torch.tensor([10.0])))
+
+
+def test_every_parameter_gets_a_gradient():
+    denoiser = MaskDenoiser(num_classes=5, label_encoding='embedding', **TINY)
+    z, _, logsnr = inputs(denoiser)
+    y0 = denoiser.encode(torch.randint(0, 5, (2, 8, 8)))
+    (denoiser(z, y0 + torch.randn_like(y0), logsnr) ** 2).sum().backward()
+    missing = [name for name, p in denoiser.named_parameters() if p.grad is None]
+    assert not missing
+
+
+@pytest.mark.parametrize('encoding', ['analog_bits', 'embedding'])
+def test_encode_decode_round_trip_and_ignore(encoding):
+    denoiser = MaskDenoiser(num_classes=5, label_encoding=encoding, bit_scale=0.1, **TINY)
+    labels = torch.randint(0, 5, (2, 6, 6))
+    labels[0, 0, 0] = 255
+    y0 = denoiser.encode(labels)
+    assert y0.shape == (2, 3, 6, 6)
+    assert torch.all(y0[0, :, 0, 0] == 0)
+    norms = y0.norm(dim=1)[labels != 255]
+    assert torch.allclose(norms, torch.full_like(norms, 0.1 * 3 ** 0.5), atol=1e-5)
+    decoded = denoiser.decode(y0)
+    assert torch.equal(decoded[labels != 255], labels[labels != 255])
+    scores = denoiser.class_log_probs(y0)
+    assert scores.shape == (2, 5, 6, 6) and torch.equal(scores.argmax(1), decoded)
+
+
+def test_built_from_heads_and_models():
+    assert isinstance(HEADS.build(dict(type='MaskDenoiser', num_classes=3, **TINY)), MaskDenoiser)
+    assert isinstance(MODELS.build(dict(type='MaskDenoiser', num_classes=3, **TINY)), MaskDenoiser)
+
+
+def test_bad_configs_and_inputs():
+    with pytest.raises(CdmxError, match='label_encoding'):
+        MaskDenoiser(num_classes=3, label_encoding='one_hot', **TINY)
+    with pytest.raises(CdmxError, match='divisible'):
+        MaskDenoiser(num_classes=3, **dict(TINY, num_heads=3))
+    with pytest.raises(CdmxError, match='embedding_dims'):
+        MaskDenoiser(num_classes=3, embedding_dims=8, **TINY)
+    with pytest.raises(CdmxError, match='positive integer'):
+        MaskDenoiser(num_classes=3, **dict(TINY, num_layers=0))
+    denoiser = MaskDenoiser(num_classes=3, **TINY)
+    z, y_t, logsnr = inputs(denoiser)
+    with pytest.raises(CdmxError, match='in_channels'):
+        denoiser(z[:, :4], y_t, logsnr)
+    with pytest.raises(CdmxError, match='y_t'):
+        denoiser(z, y_t[:, :, :4], logsnr)
+    with pytest.raises(CdmxError, match='outside'):
+        denoiser.encode(torch.full((1, 2, 2), 3))

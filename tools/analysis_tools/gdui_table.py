@@ -1,0 +1,187 @@
+"""Print GDUI's mini results table (Tables 1-2) from the sampling and scoring outputs.
+
+    python tools/analysis_tools/gdui_table.py NAME=DIR [NAME=DIR ...]
+        [--labels NAME=LABELS.json ...] [--matchers NAME=MATCH_DIR ...]
+        [--reference-note TEXT] [--grid FILE.png] [--per-class N] [--out FILE.json]
+
+Each ``DIR`` is one row: a folder written by ``tools/gdui/sample.py`` (``manifest.json``,
+``samples.npy``, ``labels.npy``) that also holds ``metrics.json``, the output of
+``tools/gdui/eval_generation.py --out`` for those samples (FID, sFID, IS, precision, recall,
+``class_accuracy``, ``num_samples``, ``num_reference``). ``--labels NAME=FILE`` adds the labels
+file the row's classifier was trained on (``labels_{plg,plm,lmr}.json`` of
+``tools/gdui/match_labels.py``): its ``evaluation`` gives the label accuracy, the clustering
+ACC / NMI / ARI and the share of clusters matched to their true class. ``--matchers NAME=DIR``
+compares matchers: one line per ``match_labels.py`` output folder with the label accuracy of its
+plg / plm / lmr files and its matched clusters.
+
+The tool only reads and prints; it computes nothing but the layout. ``--grid`` draws, for every
+named class (rows), the first ``--per-class`` samples of every guided row (column groups) into
+one PNG; ``--out`` writes the table's numbers as JSON.
+"""
+import argparse
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+GEN_COLUMNS = (('FID', 'FID', 1), ('sFID', 'sFID', 1), ('IS', 'IS', 2),
+               ('precision', 'precision', 3), ('recall', 'recall', 3),
+               ('class_accuracy', 'class acc.', 3))
+LABEL_COLUMNS = (('label_accuracy', 'label acc.'), ('accuracy', 'ACC'), ('nmi', 'NMI'),
+                 ('ari', 'ARI'), ('matched_clusters', 'matched'))
+
+
+def fail(message: str) -> None:
+    sys.exit(f'error: {message}')
+
+
+def read_json(path: str, what: str) -> dict:
+    if not os.path.isfile(path):
+        fail(f'{path} does not exist; {what}.')
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def pairs(items, what: str) -> dict:
+    """``['NAME=VALUE', ...]`` -> ``{NAME: VALUE}`` in the given order."""
+    out = {}
+    for item in items or ():
+        name, sep, value = item.partition('=')
+        if not sep or not name or not value:
+            fail(f'{item!r} is not NAME=PATH; pass {what} as NAME=PATH.')
+        out[name] = value
+    return out
+
+
+def read_row(folder: str) -> dict:
+    """The manifest, metrics and samples of one sampling folder."""
+    manifest = read_json(os.path.join(folder, 'manifest.json'),
+                         'run tools/gdui/sample.py with --out-dir on it first')
+    metrics = read_json(os.path.join(folder, 'metrics.json'),
+                        'score the samples with tools/gdui/eval_generation.py --out '
+                        f'{folder}/metrics.json first')
+    images = np.load(os.path.join(folder, 'samples.npy'), allow_pickle=False)
+    labels = np.load(os.path.join(folder, 'labels.npy'), allow_pickle=False)
+    return dict(manifest=manifest, metrics=metrics, images=images, labels=labels)
+
+
+def cell(value, digits: int) -> str:
+    return '-' if value is None else f'{value:.{digits}f}'
+
+
+def print_table(rows: dict, labels: dict, note: str) -> None:
+    first = next(iter(rows.values()))['metrics']
+    print(f"\nGeneration: {first['num_samples']} samples per row against "
+          f"{first['num_reference']} reference images{f' ({note})' if note else ''}. FID and "
+          'sFID lower is better; IS, precision (k = 3) and recall from the same Inception '
+          'features, except IS: p(y | x) of the ground-truth noisy classifier at t = 0 (the '
+          'Inception file has no logits). class acc.: share of guided samples that classifier '
+          'assigns to the class they were guided to. Label columns (fractions of the train pool) '
+          'come from the labels file the row\'s classifier was trained on.\n')
+    head = ['method', 'steps', 'scale'] + [h for _, h, _ in GEN_COLUMNS] + \
+        [h for _, h in LABEL_COLUMNS]
+    print('| ' + ' | '.join(head) + ' |')
+    print('|' + '---|' * len(head))
+    for name, row in rows.items():
+        metrics, manifest = row['metrics'], row['manifest']
+        evaluation = labels.get(name, {}).get('evaluation', {})
+        values = [name, str(manifest['num_inference_steps']), f"{manifest['scale']:g}"]
+        values += [cell(metrics.get(key), digits) for key, _, digits in GEN_COLUMNS]
+        values += [cell(evaluation.get(key), 3) for key, _ in LABEL_COLUMNS]
+        print('| ' + ' | '.join(values) + ' |')
+
+
+def print_matchers(matchers: dict) -> dict:
+    """One line per matcher folder; returns its numbers."""
+    out = {}
+    print('\nMatchers (label accuracy of the train pool after each stage; matched = share of '
+          'clusters named with their true class):\n')
+    print('| matcher | +PLG | +PLM | +LMR | matched |')
+    print('|---|---|---|---|---|')
+    for name, folder in matchers.items():
+        stages = {}
+        for stage in ('plg', 'plm', 'lmr'):
+            path = os.path.join(folder, f'labels_{stage}.json')
+            if os.path.isfile(path):
+                stages[stage] = read_json(path, '').get('evaluation', {})
+        if 'plm' not in stages:
+            fail(f'{folder} has no labels_plm.json; run tools/gdui/match_labels.py with '
+                 '--out-dir on it first.')
+        out[name] = stages
+        print(f'| {name} | ' + ' | '.join(
+            cell(stages.get(s, {}).get('label_accuracy'), 3) for s in ('plg', 'plm', 'lmr')) +
+            f" | {cell(stages['plm'].get('matched_clusters'), 3)} |")
+    return out
+
+
+def draw_grid(rows: dict, path: str, per_class: int) -> None:
+    """Rows: named classes; column groups: the guided rows' first ``per_class`` samples."""
+    guided = {name: row for name, row in rows.items() if (row['labels'] >= 0).all()}
+    if not guided:
+        fail('no guided row to draw; --grid needs samples of named classes.')
+    names = next(iter(guided.values()))['manifest']['class_names']
+    for name, row in guided.items():
+        if row['manifest']['class_names'] != names:
+            fail(f'row {name} names other classes than the first guided row; sample every row '
+                 'with the same class_names.')
+    group_width = max(per_class * 0.55 + 0.3, 1.8)
+    fig, axes = plt.subplots(1, len(guided), figsize=(len(guided) * group_width + 1.2,
+                                                        len(names) * 0.6 + 0.8), squeeze=False)
+    for ax, (name, row) in zip(axes[0], guided.items()):
+        height, width = row['images'].shape[1:3]
+        canvas = np.zeros((len(names) * (height + 2), per_class * (width + 2)), dtype=np.uint8)
+        for c in range(len(names)):
+            for j, image in enumerate(row['images'][row['labels'] == c][:per_class]):
+                canvas[c * (height + 2) + 1:c * (height + 2) + 1 + height,
+                       j * (width + 2) + 1:j * (width + 2) + 1 + width] = image[..., 0]
+        ax.imshow(canvas, cmap='gray', vmin=0, vmax=255, interpolation='nearest')
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([c * (height + 2) + height / 2 for c in range(len(names))])
+        ax.set_yticklabels(names if ax is axes[0][0] else [], fontsize=8)
+        ax.tick_params(length=0)
+    fig.suptitle('Guided samples per named class (sample j: the same noise in every group)',
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f'\nwrote {path}')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="GDUI's mini results table.")
+    parser.add_argument('rows', nargs='+', metavar='NAME=DIR')
+    parser.add_argument('--labels', nargs='*', metavar='NAME=LABELS.json', default=[])
+    parser.add_argument('--matchers', nargs='*', metavar='NAME=MATCH_DIR', default=[])
+    parser.add_argument('--reference-note', default='', help='what the reference images are')
+    parser.add_argument('--grid', help='also draw the guided samples per class into this PNG')
+    parser.add_argument('--per-class', type=int, default=8, help='samples per class in --grid')
+    parser.add_argument('--out', help='also write the numbers to this JSON file')
+    args = parser.parse_args()
+    rows = {name: read_row(folder) for name, folder in pairs(args.rows, 'rows').items()}
+    labels = {}
+    for name, path in pairs(args.labels, '--labels').items():
+        if name not in rows:
+            fail(f'--labels names row {name!r}, which is not among {list(rows)}.')
+        labels[name] = read_json(path, 'run tools/gdui/match_labels.py first')
+    print_table(rows, labels, args.reference_note)
+    matchers = print_matchers(pairs(args.matchers, '--matchers')) if args.matchers else {}
+    if args.grid:
+        draw_grid(rows, args.grid, args.per_class)
+    if args.out:
+        results = dict(reference_note=args.reference_note, matchers=matchers, rows={
+            name: dict(metrics=row['metrics'], scale=row['manifest']['scale'],
+                       num_inference_steps=row['manifest']['num_inference_steps'],
+                       labels=labels.get(name, {}).get('evaluation'))
+            for name, row in rows.items()})
+        with open(args.out, 'w') as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()

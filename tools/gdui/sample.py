@@ -1,0 +1,188 @@
+"""Sample images of named classes with GDUI's guided synthesis (§3.5, Eq. 19).
+
+    python tools/gdui/sample.py CONFIG --unet-checkpoint CKPT [--classifier-checkpoint CKPT]
+        [--out-dir DIR] [--classes NAME_OR_ID ...] [--num-per-class N] [--num-samples N]
+        [--scale S] [--steps N] [--batch-size B] [--seed S] [--device cpu]
+        [--cfg-options KEY=VALUE ...]
+
+CONFIG is a sampling config (``configs/gdui/sample_*.py``): ``unet_config``,
+``classifier_config`` (``None`` for unconditional sampling), ``class_names`` (the classifier's
+output order), ``generator`` (a :class:`~cdmx.generators.ClassifierGuidedSampler`),
+``num_per_class`` / ``num_samples``, ``batch_size`` and ``seed``. Checkpoints are ``.pth`` files
+of tools/train.py or their ``last_checkpoint`` pointer.
+
+Output in DIR (default ``work_dirs/<config name>``):
+
+* guided: per class ``<class>.npy`` (uint8 ``(num_per_class, H, W, C)``, no pickle) and
+  ``<class>.png`` (a grid), where ``<class>`` is the name with non-alphanumerics as ``_``;
+* unconditional (no classifier or scale 0): ``unconditional.npy`` and ``unconditional.png``;
+* always ``samples.npy`` (all images), ``labels.npy`` (int64 class id per image, -1 when
+  unconditional) and ``manifest.json`` (settings and files).
+
+Sample ``j`` of every class starts from the same noise (seeded by ``(seed, j)``), so grids of
+different classes and the unconditional grid differ only by the guidance.
+"""
+import argparse
+import json
+import os
+import re
+from typing import List
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from cdmx.generators import load_trained_model  # noqa: E402
+from cdmx.registry import GENERATORS  # noqa: E402
+from cdmx.utils.cli import default_work_dir, load_config, run_cli  # noqa: E402
+from cdmx.utils.errors import CdmxError  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Sample named classes with GDUI's guidance.")
+    parser.add_argument('config', help='sampling config (configs/gdui/sample_*.py)')
+    parser.add_argument('--unet-checkpoint', required=True, help='UNet .pth or last_checkpoint')
+    parser.add_argument('--classifier-checkpoint',
+                        help='noisy classifier .pth or last_checkpoint (guided configs)')
+    parser.add_argument('--out-dir', help='output folder (default: work_dirs/<config name>)')
+    parser.add_argument('--classes', nargs='+', help='class names or ids to sample (default: '
+                        'all class_names)')
+    parser.add_argument('--num-per-class', type=int, help='images per class (guided)')
+    parser.add_argument('--num-samples', type=int, help='images in all (unconditional)')
+    parser.add_argument('--scale', type=float, help='guidance scale (0: unconditional)')
+    parser.add_argument('--steps', type=int, help='reverse steps')
+    parser.add_argument('--batch-size', type=int, help='images per sampler call')
+    parser.add_argument('--seed', type=int, help='seed of the noise')
+    parser.add_argument('--device', default='cpu', help="torch device, e.g. 'cuda'")
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. generator.method=ddim')
+    return parser.parse_args()
+
+
+def file_stem(name: str) -> str:
+    """A class name as a file name: ``'T-shirt/top'`` -> ``'T_shirt_top'``."""
+    return re.sub(r'[^0-9A-Za-z]+', '_', name).strip('_') or 'class'
+
+
+def select_classes(class_names: List[str], wanted) -> List[int]:
+    """Ids of the wanted class names or ids (all when ``wanted`` is empty)."""
+    if not wanted:
+        return list(range(len(class_names)))
+    ids = []
+    for item in wanted:
+        if item in class_names:
+            ids.append(class_names.index(item))
+        elif item.isdigit() and int(item) < len(class_names):
+            ids.append(int(item))
+        else:
+            raise CdmxError(f'class {item!r} is not among {class_names}; pass one of these names '
+                            f'or an id 0..{len(class_names) - 1}.')
+    return ids
+
+
+def noise_generators(seed: int, indices, device) -> List[torch.Generator]:
+    """One generator per sample, seeded by ``(seed, index)`` (independent of the batching)."""
+    generators = []
+    for index in indices:
+        state = int(np.random.SeedSequence([seed, int(index)]).generate_state(1)[0])
+        generators.append(torch.Generator(device=device).manual_seed(state))
+    return generators
+
+
+def save_grid(images: np.ndarray, path: str, title: str) -> None:
+    """A PNG grid of ``(N, H, W, C)`` uint8 images, 10 per row."""
+    num, height, width, channels = images.shape
+    cols = min(10, num)
+    rows = -(-num // cols)
+    canvas = np.zeros((rows * (height + 2), cols * (width + 2), channels), dtype=np.uint8)
+    for i, image in enumerate(images):
+        r, c = divmod(i, cols)
+        canvas[r * (height + 2) + 1:r * (height + 2) + 1 + height,
+               c * (width + 2) + 1:c * (width + 2) + 1 + width] = image
+    fig, ax = plt.subplots(figsize=(cols * 0.8 + 0.4, rows * 0.8 + 0.6))
+    ax.imshow(canvas[..., 0] if channels == 1 else canvas, cmap='gray' if channels == 1 else None,
+              vmin=0, vmax=255, interpolation='nearest')
+    ax.set_title(title, fontsize=9)
+    ax.axis('off')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def positive(value, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise CdmxError(f'{name} is {value!r}; pass a positive integer.')
+    return value
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options)
+    for key in ('unet_config', 'generator'):
+        if key not in cfg:
+            raise CdmxError(f'{args.config} has no {key}; pass a sampling config such as '
+                            'configs/gdui/sample_fashion-mnist-mini_pseudo-labels.py.')
+    generator_cfg = dict(cfg.generator)
+    for key, value in (('scale', args.scale), ('num_inference_steps', args.steps)):
+        if value is not None:
+            generator_cfg[key] = value
+    sampler = GENERATORS.build(generator_cfg)
+    batch_size = positive(args.batch_size or cfg.get('batch_size', 100), 'batch_size')
+    seed = args.seed if args.seed is not None else cfg.get('seed', 0)
+    out_dir = args.out_dir or default_work_dir(args.config)
+    unet = load_trained_model(cfg.unet_config, args.unet_checkpoint, args.device)
+    guided = cfg.get('classifier_config') is not None and sampler.scale > 0
+    classifier, class_names = None, list(cfg.get('class_names') or [])
+    if guided:
+        if args.classifier_checkpoint is None:
+            raise CdmxError(f'{args.config} samples with guidance scale {sampler.scale} and needs '
+                            'the classifier; pass --classifier-checkpoint or --scale 0.')
+        classifier = load_trained_model(cfg.classifier_config, args.classifier_checkpoint,
+                                        args.device)
+        if len(class_names) != classifier.num_classes:
+            raise CdmxError(f'the config names {len(class_names)} classes but the classifier '
+                            f'has {classifier.num_classes}; list its classes in class_names.')
+        ids = select_classes(class_names, args.classes)
+        count = positive(args.num_per_class or cfg.get('num_per_class'), 'num_per_class')
+        groups = [(file_stem(class_names[i]), class_names[i], i) for i in ids]
+    else:
+        count = positive(args.num_samples or cfg.get('num_samples') or
+                         cfg.get('num_per_class'), 'num_samples')
+        groups = [('unconditional', 'unconditional', -1)]
+    os.makedirs(out_dir, exist_ok=True)
+    all_images, all_labels, files = [], [], {}
+    jobs = [(g, start) for g in groups for start in range(0, count, batch_size)]
+    images_of = {stem: [] for stem, _, _ in groups}
+    for (stem, _, class_id), start in tqdm(jobs, desc='sampling batches'):
+        indices = range(start, min(start + batch_size, count))
+        images = sampler(unet, classifier, [max(class_id, 0)] * len(indices),
+                         generator=noise_generators(seed, indices, args.device))
+        images_of[stem].append(images.cpu().numpy())
+    for stem, name, class_id in groups:
+        images = np.concatenate(images_of[stem])
+        np.save(os.path.join(out_dir, f'{stem}.npy'), images, allow_pickle=False)
+        save_grid(images[:100], os.path.join(out_dir, f'{stem}.png'),
+                  f'{name} (scale {sampler.scale:g}, {sampler.method}, seed {seed})')
+        files[name] = dict(npy=f'{stem}.npy', png=f'{stem}.png', class_id=class_id,
+                           count=len(images))
+        all_images.append(images)
+        all_labels.append(np.full(len(images), class_id, dtype=np.int64))
+    np.save(os.path.join(out_dir, 'samples.npy'), np.concatenate(all_images), allow_pickle=False)
+    np.save(os.path.join(out_dir, 'labels.npy'), np.concatenate(all_labels), allow_pickle=False)
+    manifest = dict(config=args.config, unet_checkpoint=args.unet_checkpoint,
+                    classifier_checkpoint=args.classifier_checkpoint if guided else None,
+                    method=sampler.method, scale=sampler.scale if guided else 0.0,
+                    num_inference_steps=sampler.num_inference_steps, seed=seed,
+                    class_names=class_names, files=files)
+    with open(os.path.join(out_dir, 'manifest.json'), 'w') as f:
+        json.dump(manifest, f, indent=2)
+    print(f'wrote {sum(len(i) for i in all_images)} images to {out_dir}')
+
+
+if __name__ == '__main__':
+    run_cli(main)
