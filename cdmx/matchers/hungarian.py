@@ -8,11 +8,11 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from cdmx.registry import MATCHERS
-from .priority import check_priority
+from .priority import PriorityMatcher
 
 
 @MATCHERS.register_module()
-class HungarianMatcher:
+class HungarianMatcher(PriorityMatcher):
     """``argmax_m sum_k P^c[k, m(k)]`` over one-to-one assignments ``m`` (rows to columns).
 
     Args:
@@ -20,20 +20,8 @@ class HungarianMatcher:
             Defaults to True.
     """
 
-    def __init__(self, maximize: bool = True):
-        self.maximize = bool(maximize)
-
-    def __call__(self, priority) -> np.ndarray:
-        """Match rows (clusters) to columns (class names) one-to-one.
-
-        Args:
-            priority (array-like): (R, C) priorities, finite, R <= C.
-
-        Returns:
-            np.ndarray: (R,) int64, the column of each row (every row is matched).
-        """
-        scores = check_priority(priority, type(self).__name__)
-        rows, cols = linear_sum_assignment(scores, maximize=self.maximize)
+    def assign(self, scores: np.ndarray) -> np.ndarray:
+        rows, cols = linear_sum_assignment(scores, maximize=True)
         assignment = np.full(scores.shape[0], -1, dtype=np.int64)
         assignment[rows] = cols
         return assignment

@@ -9,11 +9,11 @@ see :class:`cdmx.matchers.hungarian.HungarianMatcher`).
 import numpy as np
 
 from cdmx.registry import MATCHERS
-from .priority import check_priority
+from .priority import PriorityMatcher
 
 
 @MATCHERS.register_module()
-class StableMarriageMatcher:
+class StableMarriageMatcher(PriorityMatcher):
     """Cluster-proposing Gale–Shapley on a priority matrix ``P^c`` (Eq. 12).
 
     Preferences come from one matrix, as in GDUI: cluster ``k`` ranks class names by
@@ -27,21 +27,7 @@ class StableMarriageMatcher:
             (costs). Defaults to True.
     """
 
-    def __init__(self, maximize: bool = True):
-        self.maximize = bool(maximize)
-
-    def __call__(self, priority) -> np.ndarray:
-        """Match rows (clusters) to columns (class names) one-to-one.
-
-        Args:
-            priority (array-like): (R, C) priorities, finite, R <= C.
-
-        Returns:
-            np.ndarray: (R,) int64, the column of each row (every row is matched).
-        """
-        scores = check_priority(priority, type(self).__name__)
-        if not self.maximize:
-            scores = -scores
+    def assign(self, scores: np.ndarray) -> np.ndarray:
         rows, cols = scores.shape
         # Row k's columns from most to least wanted; stable sort breaks ties by index.
         row_prefs = np.argsort(-scores, axis=1, kind='stable')
