@@ -82,8 +82,9 @@ def top_confident(probs, n_top: int) -> List[np.ndarray]:
         members = np.nonzero(clusters == k)[0]
         if members.size == 0:
             raise CdmxError(f'cluster {k} of {probs.shape[1]} is empty (no sample has it as its '
-                            'most probable cluster); train the clustering stage longer or lower '
-                            'the number of clusters K.')
+                            'most probable cluster); keep every cluster in the joint stage '
+                            "(the ReliableSampleLabeler's min_per_cluster), train the clustering "
+                            'stage longer or lower the number of clusters K.')
         order = np.argsort(-probs[members, k], kind='stable')
         tops.append(members[order[:n_top]].astype(np.int64))
     return tops

@@ -13,7 +13,11 @@ _base_ = ['./spice-self_resnet18-w16_fashion-mnist-pool.py']
 
 # Inputs of tools/gdui/select_reliable.py: the EM stage's export and the Eq. 7-8 labeler.
 pseudo_labels = 'work_dirs/spice-self_resnet18-w16_fashion-mnist-pool/pseudo_labels'
-pseudo_labeler = dict(type='ReliableSampleLabeler', num_neighbors=100, threshold=0.95)
+# min_per_cluster: a cluster with fewer reliable samples keeps its most consistent members up to
+# this number (cdmx's addition; without it a 79-image cluster of the EM stage had none and came
+# out of the joint stage empty).
+pseudo_labeler = dict(type='ReliableSampleLabeler', num_neighbors=100, threshold=0.95,
+                      min_per_cluster=100)
 reliable_file = 'work_dirs/spice-joint_resnet18-w16_fashion-mnist-pool/reliable.json'
 
 # The whole EM model (features, heads, head losses) is the starting point.

@@ -42,6 +42,23 @@ def test_reliable_samples_are_the_correctly_labelled_ones():
     assert (chosen.numpy() == truth[indices.numpy()]).all()
 
 
+def test_min_per_cluster_tops_up_a_cluster_without_reliable_samples():
+    rng = np.random.default_rng(1)
+    feats = np.concatenate([np.eye(3)[[0] * 40 + [1] * 40] * 5, np.eye(3)[[2] * 6] * 5])
+    feats = feats + 0.3 * rng.standard_normal(feats.shape)
+    labels = np.array([0] * 40 + [1] * 40 + [0, 0, 0, 2, 2, 2])  # cluster 2: 3 mixed members
+    probs = np.eye(3)[labels]
+    plain = PSEUDO_LABELERS.build(dict(type='ReliableSampleLabeler', num_neighbors=5,
+                                       threshold=0.8))
+    topped = PSEUDO_LABELERS.build(dict(type='ReliableSampleLabeler', num_neighbors=5,
+                                        threshold=0.8, min_per_cluster=2))
+    assert 2 not in plain(feats, probs)[1].tolist()
+    indices, chosen = topped(feats, probs)
+    assert chosen.tolist().count(2) == 2
+    assert set(plain(feats, probs)[0].tolist()) < set(indices.tolist())
+    assert indices.tolist() == sorted(indices.tolist())
+
+
 def test_confident_labeler_thresholds_the_weak_view():
     probs = torch.tensor([[0.96, 0.04], [0.5, 0.5], [0.05, 0.95], [0.949, 0.051]])
     indices, labels = PSEUDO_LABELERS.build(dict(type='ConfidentLabeler',
@@ -50,6 +67,7 @@ def test_confident_labeler_thresholds_the_weak_view():
 
 
 @pytest.mark.parametrize('cfg', [dict(type='ReliableSampleLabeler', num_neighbors=0),
+                                 dict(type='ReliableSampleLabeler', min_per_cluster=-1),
                                  dict(type='ReliableSampleLabeler', threshold=1.2),
                                  dict(type='ConfidentLabeler', threshold=0)])
 def test_bad_settings_are_refused(cfg):

@@ -177,7 +177,11 @@ class DiffMatch(EncoderDecoder):
         t = torch.rand(y0.shape[0], device=y0.device)
         y_t = self.schedule.add_noise(y0, t, torch.randn_like(y0))
         pred = self.denoiser(z, y_t, self.schedule.logsnr(t))
-        return self.diffusion_loss(pred, y0.detach(), t, labels, class_prior.to(pred.device))
+        with torch.no_grad():  # the adjustment's target (Eqs. 10-11) carries no gradient
+            log_probs = self.denoiser.class_log_probs(pred)
+            vectors = self.denoiser.class_vectors()
+        return self.diffusion_loss(pred, y0.detach(), t, labels, class_prior.to(pred.device),
+                                   log_probs, vectors)
 
     # ---- inference (Algorithm 3) ---------------------------------------------------------------
     def sample(self, z: torch.Tensor, steps: Optional[int] = None,

@@ -16,4 +16,5 @@ model = dict(
     cutmix_prob=0.5,
     feature_dropout=0.5,
     ema_momentum=0.01,
-    predict_on='teacher')
+    predict_on='teacher',
+    burn_in_iters=500)

@@ -2,55 +2,70 @@
 import pytest
 import torch
 
+from cdmx.diffusion import bits_to_log_probs
 from cdmx.models.losses import DebiasedDiffusionLoss
+from cdmx.models.losses.debiased_diffusion_loss import debias_shift
 from cdmx.registry import LOSSES
 from cdmx.utils.errors import CdmxError
 
+B = 0.1  # bit scale
+ONE_BIT = torch.tensor([[-B], [B]])  # (C, K) codes of two classes in one analog bit
+
 
 def one_pixel(pred: float, target: float, label: int, t: float):
-    return (torch.tensor([[[[pred]]]], requires_grad=True), torch.tensor([[[[target]]]]),
-            torch.tensor([t]), torch.tensor([[[label]]]))
+    """A one-bit, one-pixel batch and its class log-probabilities (two classes)."""
+    pred = torch.tensor([[[[pred]]]], requires_grad=True)
+    return (pred, torch.tensor([[[[target]]]]), torch.tensor([t]), torch.tensor([[[label]]]),
+            bits_to_log_probs(pred.detach(), 2, B))
 
 
 def test_hand_computed_value():
-    # C = 2, p = (0.25, 0.75), class 0: L_diff = (0.2 - 0.1)^2 = 0.01; debiased 0.2 / (2 * 0.25)
-    # = 0.4, L_adj = tau * t * (0.2 - 0.4)^2 = 0.1 * 0.5 * 0.04 = 0.002
-    pred, target, t, labels = one_pixel(0.2, 0.1, 0, 0.5)
-    losses = DebiasedDiffusionLoss(tau=0.1)(pred, target, t, labels, torch.tensor([0.25, 0.75]))
-    assert float(losses['loss_diffusion']) == pytest.approx(0.01)
-    assert float(losses['loss_adjust']) == pytest.approx(0.002)
+    # f = 0: P = (0.5, 0.5); p = (0.25, 0.75), C p = (0.5, 1.5): P~ = (0.75, 0.25), its mean
+    # 0.75 * -0.1 + 0.25 * 0.1 = -0.05, delta = -0.05 - 0 = -0.05, f~ = -0.05.
+    # L_diff = (0 - 0.1)^2 = 0.01, L_adj = tau t (f - f~)^2 = 0.1 * 0.5 * 0.0025 = 1.25e-4.
+    pred, target, t, labels, log_probs = one_pixel(0.0, 0.1, 1, 0.5)
+    losses = DebiasedDiffusionLoss(tau=0.1)(pred, target, t, labels,
+                                            torch.tensor([0.25, 0.75]), log_probs, ONE_BIT)
+    assert losses['loss_diffusion'].item() == pytest.approx(0.01)
+    assert losses['loss_adjust'].item() == pytest.approx(1.25e-4)
+    losses['loss_adjust'].backward()
+    # gradient 2 tau t (f - f~) = 0.1 * 0.05 > 0: descent moves f towards the rare class 0
+    assert float(pred.grad) == pytest.approx(0.005)
 
 
 def test_uniform_prior_makes_the_adjustment_vanish():
-    pred, target = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4)
-    labels = torch.randint(0, 5, (2, 4, 4))
-    losses = DebiasedDiffusionLoss()(pred, target, torch.rand(2), labels, torch.full((5, ), 0.2))
-    assert float(losses['loss_adjust']) == pytest.approx(0.0, abs=1e-10)
+    pred, target = torch.randn(2, 4, 4, 4) * B, torch.randn(2, 4, 4, 4)
+    labels = torch.randint(0, 11, (2, 4, 4))
+    codes = torch.randint(0, 2, (11, 4)).float() * 2 * B - B
+    losses = DebiasedDiffusionLoss()(pred, target, torch.rand(2), labels,
+                                     torch.full((11, ), 1 / 11), bits_to_log_probs(pred, 11),
+                                     codes)
+    assert float(losses['loss_adjust']) == pytest.approx(0.0, abs=1e-12)
     assert float(losses['loss_diffusion']) == pytest.approx(float(((pred - target) ** 2).mean()))
 
 
-def test_rare_classes_weigh_more_and_get_enlarged():
-    prior = torch.tensor([0.05, 0.15, 0.8])  # C = 3: class 0 rarer than 1/(2C), class 2 frequent
-    loss = DebiasedDiffusionLoss(tau=0.1)
-    adjust, grads = {}, {}
-    for cls in range(3):
-        pred, target, t, labels = one_pixel(0.1, 0.1, cls, 1.0)
-        value = loss(pred, target, t, labels, prior)['loss_adjust']
-        value.backward()
-        adjust[cls], grads[cls] = float(value), float(pred.grad)
-    assert adjust[0] > adjust[2] > 0 and adjust[0] > adjust[1]
-    # the debiased prediction is a target: gradient descent enlarges a rare class's prediction
-    # (negative gradient for a positive prediction) and shrinks a frequent one's
-    assert grads[0] < 0 < grads[2]
+def test_shift_leans_to_rare_classes_and_is_bounded():
+    codes = torch.tensor([[-B, -B], [-B, B], [B, -B]])  # three classes in two bits
+    prior = torch.tensor([0.9, 0.09, 0.01])
+    # a prediction that cannot tell class 0 from class 2 (first bit 0) but excludes class 1
+    log_probs = bits_to_log_probs(torch.tensor([0.0, -0.09]).reshape(1, 2, 1, 1), 3, B)
+    shift = debias_shift(log_probs, codes, prior)[0, :, 0, 0]
+    assert float(shift[0]) > 0.05  # the first bit moves towards class 2 (the rare one)
+    # however rare the class, the debiased mean stays inside the codes' box
+    extreme = debias_shift(log_probs, codes, torch.tensor([1 - 2e-9, 1e-9, 1e-9]))
+    assert float(extreme.abs().max()) <= 2 * B + 1e-6
+    # a prediction sure of its class is hardly moved
+    sure = bits_to_log_probs(torch.tensor([-B, -B]).reshape(1, 2, 1, 1), 3, B)
+    assert float(debias_shift(sure, codes, prior).abs().max()) < 0.05 * B
 
 
 def test_time_weighting_and_tau_zero():
-    pred, target, _, labels = one_pixel(0.3, 0.1, 0, 0.0)
+    pred, target, _, labels, log_probs = one_pixel(0.02, 0.1, 0, 0.0)
     prior = torch.tensor([0.1, 0.9])
     loss = DebiasedDiffusionLoss(tau=0.1)
-    at = {t: float(loss(pred, target, torch.tensor([t]), labels, prior)['loss_adjust'])
-          for t in (0.0, 0.25, 0.5)}
-    assert at[0.0] == 0 and at[0.5] == pytest.approx(2 * at[0.25])
+    at = {t: float(loss(pred, target, torch.tensor([t]), labels, prior, log_probs,
+                        ONE_BIT)['loss_adjust']) for t in (0.0, 0.25, 0.5)}
+    assert at[0.0] == 0 and at[0.5] == pytest.approx(2 * at[0.25]) and at[0.5] > 0
     assert 'loss_adjust' not in DebiasedDiffusionLoss(tau=0)(pred, target, torch.tensor([0.5]),
                                                               labels, prior)
 
@@ -58,13 +73,16 @@ def test_time_weighting_and_tau_zero():
 def test_ignored_pixels_contribute_nothing():
     loss = DebiasedDiffusionLoss()
     prior = torch.tensor([0.2, 0.3, 0.5])
-    pred, target = torch.randn(1, 2, 3, 3), torch.randn(1, 2, 3, 3)
+    codes = torch.tensor([[-B, -B], [-B, B], [B, -B]])
+    pred, target = torch.randn(1, 2, 3, 3) * B, torch.randn(1, 2, 3, 3)
     labels = torch.randint(0, 3, (1, 3, 3))
     labels[0, 0] = 255
     changed = pred.clone()
     changed[:, :, 0] += 5.0
-    a = loss(pred, target, torch.tensor([0.7]), labels, prior)
-    b = loss(changed, target, torch.tensor([0.7]), labels, prior)
+    a = loss(pred, target, torch.tensor([0.7]), labels, prior, bits_to_log_probs(pred, 3),
+             codes)
+    b = loss(changed, target, torch.tensor([0.7]), labels, prior,
+             bits_to_log_probs(changed, 3), codes)
     for key in a:
         assert float(a[key]) == pytest.approx(float(b[key]))
     valid = labels[0] != 255
@@ -73,9 +91,10 @@ def test_ignored_pixels_contribute_nothing():
 
 
 def test_all_ignored_gives_zero_with_gradient():
-    pred = torch.randn(1, 2, 2, 2, requires_grad=True)
-    losses = DebiasedDiffusionLoss()(pred, torch.zeros(1, 2, 2, 2), torch.tensor([0.5]),
-                                     torch.full((1, 2, 2), 255), torch.tensor([0.5, 0.5]))
+    pred = torch.randn(1, 1, 2, 2, requires_grad=True)
+    losses = DebiasedDiffusionLoss()(pred, torch.zeros(1, 1, 2, 2), torch.tensor([0.5]),
+                                     torch.full((1, 2, 2), 255), torch.tensor([0.5, 0.5]),
+                                     bits_to_log_probs(pred.detach(), 2), ONE_BIT)
     total = sum(losses.values())
     total.backward()
     assert float(total) == 0 and pred.grad is not None
@@ -88,14 +107,19 @@ def test_built_from_losses_registry():
 
 def test_bad_input():
     loss = DebiasedDiffusionLoss()
-    pred, target, t, labels = one_pixel(0.1, 0.1, 0, 0.5)
+    pred, target, t, labels, log_probs = one_pixel(0.1, 0.1, 0, 0.5)
     with pytest.raises(CdmxError, match='sum to 1'):
-        loss(pred, target, t, labels, torch.tensor([0.5, 0.6]))
+        loss(pred, target, t, labels, torch.tensor([0.5, 0.6]), log_probs, ONE_BIT)
     with pytest.raises(CdmxError, match='prior probability 0'):
-        loss(pred, target, t, labels, torch.tensor([0.0, 1.0]))
+        loss(pred, target, t, labels, torch.tensor([0.0, 1.0]), log_probs, ONE_BIT)
     with pytest.raises(CdmxError, match='outside|range over'):
-        loss(pred, target, t, torch.tensor([[[7]]]), torch.tensor([0.5, 0.5]))
+        loss(pred, target, t, torch.tensor([[[7]]]), torch.tensor([0.5, 0.5]), log_probs,
+             ONE_BIT)
     with pytest.raises(CdmxError, match='one shape'):
         loss(pred, torch.zeros(1, 2, 1, 1), t, labels, torch.tensor([0.5, 0.5]))
+    with pytest.raises(CdmxError, match='needs the class log-probabilities'):
+        loss(pred, target, t, labels, torch.tensor([0.5, 0.5]))
+    with pytest.raises(CdmxError, match='class_vectors'):
+        loss(pred, target, t, labels, torch.tensor([0.5, 0.5]), log_probs, torch.zeros(3, 1))
     with pytest.raises(CdmxError, match='non-negative'):
         DebiasedDiffusionLoss(tau=-1)

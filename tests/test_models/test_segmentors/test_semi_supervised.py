@@ -85,6 +85,16 @@ def test_diffmatch_train_steps_log_both_branches_and_fill_buffers():
     assert float(model.unlabelled_prior.sum()) == pytest.approx(1.0)
 
 
+def test_burn_in_trains_the_labelled_branch_alone():
+    model = build(confidence_threshold=0.0, burn_in_iters=2)
+    optim = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=1e-3))
+    keys = [set(model.train_step(mixed_batch(), optim)) for _ in range(3)]
+    assert not any(k.startswith('unsup') for k in keys[0] | keys[1])
+    assert {'unsup_loss_diffusion', 'unsup_pseudo_ratio'} <= keys[2]
+    assert int(model.train_iters) == 3
+    assert float(model.pseudo_counts.sum()) == 2 * 32 * 32  # pseudo-labels of iteration 3 only
+
+
 def test_unlabelled_ground_truth_never_changes_training():
     losses = []
     for with_gt in (True, False):
@@ -198,6 +208,8 @@ def test_bad_input():
         build(confidence_threshold=1.5)
     with pytest.raises(CdmxError, match="'teacher' or 'student'"):
         build(predict_on='both')
+    with pytest.raises(CdmxError, match='burn_in_iters'):
+        build(burn_in_iters=-1)
 
 
 def test_diffmatch_fixed_class_prior_is_the_labelled_prior():
