@@ -60,7 +60,10 @@ def check_scored(clip_probs: np.ndarray, rows: np.ndarray, what: str) -> None:
 
 
 def top_confident(probs, n_top: int) -> List[np.ndarray]:
-    """Eq. 10: for every cluster k, the indices of its ``n_top`` most confident samples.
+    """Eq. 10: for every cluster k, the indices of its ``n_top`` most confident samples: the
+    largest ``P[i, k]`` over the pool, as SPICE ranks a cluster's samples by its column of P.
+    A cluster that is no sample's most probable one (argmax) is still ranked; one with no
+    probability anywhere cannot be.
 
     Args:
         probs (array-like): (N, K) cluster probabilities P.
@@ -70,23 +73,21 @@ def top_confident(probs, n_top: int) -> List[np.ndarray]:
         list[np.ndarray]: K int64 arrays, by decreasing ``P[i, k]`` (ties: smaller index).
 
     Raises:
-        CdmxError: A cluster is empty (no sample has it as its argmax).
+        CdmxError: A cluster has probability 0 for every sample.
     """
     probs = check_cluster_probs(probs)
     if isinstance(n_top, bool) or not isinstance(n_top, int) or n_top < 1:
         raise CdmxError(f'n_top is {n_top!r}; give the number of confident samples per cluster '
                         '(a positive integer, e.g. 100).')
-    clusters = probs.argmax(axis=1)
     tops = []
     for k in range(probs.shape[1]):
-        members = np.nonzero(clusters == k)[0]
-        if members.size == 0:
-            raise CdmxError(f'cluster {k} of {probs.shape[1]} is empty (no sample has it as its '
-                            'most probable cluster); keep every cluster in the joint stage '
-                            "(the ReliableSampleLabeler's min_per_cluster), train the clustering "
-                            'stage longer or lower the number of clusters K.')
-        order = np.argsort(-probs[members, k], kind='stable')
-        tops.append(members[order[:n_top]].astype(np.int64))
+        if not (probs[:, k] > 0).any():
+            raise CdmxError(f'cluster {k} of {probs.shape[1]} is empty (probability 0 for every '
+                            'sample); keep every cluster in the joint stage (the '
+                            "ReliableSampleLabeler's min_per_cluster), train the clustering stage "
+                            'longer or lower the number of clusters K.')
+        order = np.argsort(-probs[:, k], kind='stable')
+        tops.append(order[:n_top].astype(np.int64))
     return tops
 
 

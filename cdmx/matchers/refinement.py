@@ -3,8 +3,9 @@
 After matching (Algorithm 1), cluster k carries class name ``m(k)`` and sample i the label
 ``y_i = m(c_i)``, ``c_i = argmax_k P[i, k]``. Refinement compares the matched class with CLIP's
 zero-shot vote ``z_i = argmax_c Z[i, c]`` on each cluster's most and least confident samples and
-hands the doubtful, inconsistent ones to CLIP. With ``T_k`` the N_top most confident members of
-cluster k (Eq. 10) and ``B_k`` its N_btm least confident members:
+hands the doubtful, inconsistent ones to CLIP. With ``T_k`` the N_top samples of largest
+``P[i, k]`` (Eq. 10) and ``B_k`` the N_btm members of cluster k (``c_i = k``) of smallest
+``P[i, k]`` (a cluster with no member has no ``B_k``; it is reported, never refined):
 
 - Eq. 13, matching ratio of the top samples:  ``delta_top_k = |{i in T_k : z_i = m(k)}| / |T_k|``
 - Eq. 14, matching ratio of the bottom samples: ``delta_btm_k = |{i in B_k : z_i = m(k)}| / |B_k|``
@@ -133,6 +134,10 @@ class LabelMatchingRefinement:
         candidates = []
         for k, (top, bottom) in enumerate(zip(tops, bottoms)):
             delta_top = float(np.mean(votes[top] == mapping[k]))  # Eq. 13
+            if bottom.size == 0:  # no member (argmax) at all: no B_k to compare or reassign
+                report.append(dict(delta_top=delta_top, delta_btm=None, delta=None,
+                                   refined=False, reassigned=0))
+                continue
             delta_btm = float(np.mean(votes[bottom] == mapping[k]))  # Eq. 14
             delta = self.w_top * delta_top + self.w_btm * delta_btm  # Eq. 15
             refine = (delta < self.lambda_delta or delta_top < self.lambda_top

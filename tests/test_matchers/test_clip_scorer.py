@@ -80,9 +80,12 @@ def test_top_confident_and_class_proportions_by_hand():
     clip = np.array([[0.2, 0.8], [0.9, 0.1], [0.4, 0.6], [0.3, 0.7], [0.6, 0.4], [0.5, 0.5]])
     priority = class_proportion_priority(probs, clip, 2)
     np.testing.assert_allclose(priority, [[0.0, 1.0], [0.5, 0.5]])
-    # n_top larger than a cluster takes the whole cluster (sample 5 ties: the first name).
-    np.testing.assert_allclose(class_proportion_priority(probs, clip, 10),
+    # the top three of each column (sample 5 ties: the first name)
+    np.testing.assert_allclose(class_proportion_priority(probs, clip, 3),
                                [[1 / 3, 2 / 3], [2 / 3, 1 / 3]])
+    # a cluster that is no sample's argmax is still ranked by its column of P
+    lonely = np.array([[0.6, 0.4], [0.7, 0.3], [0.9, 0.1]])
+    assert [t.tolist() for t in top_confident(lonely, 2)] == [[2, 1], [0, 1]]
 
 
 def test_empty_cluster_and_wrong_number_of_names_are_refused(tiny_clip):

@@ -93,3 +93,16 @@ def test_only_the_top_and_bottom_samples_need_clip_scores():
     partial[5] = np.nan
     with pytest.raises(CdmxError, match='CLIP scores are missing'):
         refinement(PROBS, MAPPING, partial, FEATURES)
+
+
+def test_a_cluster_without_members_is_reported_and_never_refined():
+    probs = np.concatenate([PROBS * 0.9, np.full((12, 1), 0.1)], axis=1)  # cluster 2: no argmax
+    clip = np.concatenate([CLIP, np.zeros((12, 1))], axis=1)
+    labels, report = MATCHERS.build(dict(
+        type='LabelMatchingRefinement', n_top=3, n_btm=2, w_top=0.5, w_btm=0.5,
+        lambda_delta=0.8, lambda_top=0.9, lambda_btm=0.4, sigma_btm=0.5,
+        num_neighbors=3))(probs, np.array([1, 0, 2]), clip, FEATURES)
+    lonely = report['clusters'][2]
+    assert (lonely['delta_btm'], lonely['delta'], lonely['refined']) == (None, None, False)
+    assert lonely['delta_top'] == 0.0  # CLIP never votes class 2
+    assert 2 not in labels.tolist()
