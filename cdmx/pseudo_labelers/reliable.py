@@ -33,8 +33,8 @@ class ReliableSampleLabeler:
     cdmx's addition (``min_per_cluster``): a cluster with fewer reliable samples than this gets
     its members of highest ``r_i`` added up to that number (all of them if it has fewer). The
     joint stage trains the head on ``D_r`` alone, so a small, mixed cluster with no reliable
-    sample would otherwise lose every member and leave matching an empty cluster (measured on
-    the mini world: a cluster of 79 images had none at sigma_r = 0.95).
+    sample gets no training signal at all (on the mini world a cluster of 79 images had none at
+    sigma_r = 0.95).
 
     Args:
         num_neighbors (int): N_s. Defaults to 100.

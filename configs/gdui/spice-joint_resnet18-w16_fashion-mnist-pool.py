@@ -14,8 +14,9 @@ _base_ = ['./spice-self_resnet18-w16_fashion-mnist-pool.py']
 # Inputs of tools/gdui/select_reliable.py: the EM stage's export and the Eq. 7-8 labeler.
 pseudo_labels = 'work_dirs/spice-self_resnet18-w16_fashion-mnist-pool/pseudo_labels'
 # min_per_cluster: a cluster with fewer reliable samples keeps its most consistent members up to
-# this number (cdmx's addition; without it a 79-image cluster of the EM stage had none and came
-# out of the joint stage empty).
+# this number (cdmx's addition). The EM stage's smallest cluster (79 images) has none at 0.95;
+# with all 79 kept it still comes out of the joint stage with no member (measured), and
+# matching names it by its column of P (docs/gdui.md).
 pseudo_labeler = dict(type='ReliableSampleLabeler', num_neighbors=100, threshold=0.95,
                       min_per_cluster=100)
 reliable_file = 'work_dirs/spice-joint_resnet18-w16_fashion-mnist-pool/reliable.json'
