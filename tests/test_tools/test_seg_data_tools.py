@@ -136,3 +136,50 @@ def test_scene_tool_refuses_a_weak_long_tail(fashion_mnist_root, tmp_path, monke
         run_main(scenes, monkeypatch, *common, '--num-train', '200', '--imbalance', '1')
     with pytest.raises(CdmxError, match='the train scenes have no pixel of'):
         run_main(scenes, monkeypatch, *common, '--num-train', '2')
+
+
+COCO_GAPS = {12, 26, 29, 30, 45, 66, 68, 69, 71, 83}  # COCO 2017's unused category ids
+
+
+def write_tiny_coco(root: str) -> None:
+    """Two 10x12 images: a large person (id 1) with a small toothbrush (id 90) in front and a
+    crowd region in one corner; an image without objects."""
+    os.makedirs(os.path.join(root, 'annotations'))
+
+    def box(x0, y0, x1, y1):
+        return [[x0, y0, x1, y0, x1, y1, x0, y1]]
+
+    anns = [dict(id=1, image_id=7, category_id=1, iscrowd=0, area=48.0,
+                 segmentation=box(2, 2, 10, 8)),
+            dict(id=2, image_id=7, category_id=90, iscrowd=0, area=4.0,
+                 segmentation=box(4, 4, 6, 6)),
+            dict(id=3, image_id=7, category_id=1, iscrowd=1, area=6.0,
+                 segmentation=box(0, 8, 3, 10))]
+    content = dict(images=[dict(id=7, file_name='000000000007.jpg', height=10, width=12),
+                           dict(id=9, file_name='000000000009.jpg', height=10, width=12)],
+                   annotations=anns,
+                   categories=[dict(id=i, name=f'c{i}') for i in range(1, 91)
+                               if i not in COCO_GAPS])
+    with open(os.path.join(root, 'annotations', 'instances_val2017.json'), 'w') as f:
+        json.dump(content, f)
+
+
+def test_coco_mask_tool_paints_objects_small_on_top_and_ignores_crowds(tmp_path, monkeypatch):
+    root = str(tmp_path / 'coco')
+    write_tiny_coco(root)
+    tool = load_tool('tools/dataset_converters/coco_object_masks.py')
+    args = ('--annotations', 'annotations/instances_val2017.json')
+    run_main(tool, monkeypatch, root, *args)
+    mask = np.asarray(Image.open(os.path.join(root, 'masks', '000000000007.png')))
+    assert mask.shape == (10, 12) and mask.dtype == np.uint8
+    assert mask[5, 5] == 80  # id 90 is the 80th category
+    assert mask[3, 8] == 1 and mask[0, 0] == 0
+    assert mask[9, 1] == 255  # crowd, no object over it
+    assert set(np.unique(mask).tolist()) == {0, 1, 80, 255}
+    empty = np.asarray(Image.open(os.path.join(root, 'masks', '000000000009.png')))
+    assert not empty.any()
+    with pytest.raises(CdmxError, match='exists; pass --overwrite'):
+        run_main(tool, monkeypatch, root, *args)
+    run_main(tool, monkeypatch, root, *args, '--overwrite')
+    with pytest.raises(CdmxError, match='does not exist'):
+        run_main(tool, monkeypatch, root, '--annotations', 'annotations/missing.json')
