@@ -5,7 +5,7 @@
 # discriminative UniMatch-style baseline, DiffMatch without and with the debiased adjustment),
 # then print one table of mIoU, head-5 and tail-5 mIoU.
 #   bash tools/diffmatch_mini.sh
-# About 55 minutes on two idle CPU cores (estimate from measured per-iteration times): the runs
+# About 58 minutes on two idle CPU cores (estimate from measured per-iteration times): the runs
 # go in two lanes, one thread each. Outputs under WORK (default work_dirs/diffmatch_mini):
 # <run>/ (training log, checkpoint, pseudo_label_stats.json/.png), <run>/test/ (metrics JSON,
 # reliability diagram, confusion matrix), <run>.log (the run's console) and results.md.
