@@ -34,9 +34,8 @@ then updated as an EMA of the (add-one smoothed) pseudo-label frequencies,
 Buffers (saved in checkpoints): ``train_iters`` (the burn-in count), ``labelled_counts``,
 ``unlabelled_prior``, and for DiffMatch's Figs. 1 and 8 the cumulative pixel counts per class
 of the pseudo-labels used (``pseudo_counts``), of the unlabelled ground truth where the samples
-carry one
-(``pseudo_gt_counts``; never used for training) and of the pseudo-labels that agree with it
-(``pseudo_correct``). Under DistributedDataParallel (``broadcast_buffers``) they follow rank 0.
+carry one (``pseudo_gt_counts``; never used for training) and of the pseudo-labels that agree
+with it (``pseudo_correct``). Under DistributedDataParallel (``broadcast_buffers``) they follow rank 0.
 """
 from typing import Dict, List, Optional
 
