@@ -11,7 +11,8 @@ _base_ = [
 model = dict(
     data_preprocessor=dict(type='MultiBranchSegDataPreProcessor',
                            data_preprocessor={{_base_.data_preprocessor}}),
-    segmentor=dict(decode_head=dict(num_classes={{_base_.num_classes}})))
+    segmentor=dict(decode_head=dict(num_classes={{_base_.num_classes}}),
+                   auxiliary_head=dict(num_classes={{_base_.num_classes}})))
 # Pseudo-label counts per class over training against the ground-truth pixel counts of the
 # training scenes (Figs. 1 and 8): <work_dir>/pseudo_label_stats.{json,png}.
 custom_hooks = [dict(

@@ -25,6 +25,13 @@ Label encodings (``label_encoding``):
 
 * ``'analog_bits'`` (DiffMatch, Table 8): ``K = ceil(log2 C)`` bits in ``{-b, b}``, see
   :mod:`cdmx.diffusion.analog_bits`;
+* ``'one_hot'``: ``K = C`` analog bits, one per class, ``b (2 onehot(c) - 1)``. Trained with
+  the squared error, channel ``c`` predicts ``b (2 P(c) - 1)``, so the class posterior is read
+  off directly, ``P(c) ~ q_c = clip((y_c / b + 1) / 2)`` normalised over the classes, and its
+  argmax is the decoded class. ``ceil(log2 C)`` analog bits only give the per-bit marginals, and
+  thresholding them is not the most probable class where the model hesitates between classes
+  (measured on the mini world: the supervised-only model's posteriors decoded through their bit
+  marginals lose 2.2 mIoU, 24.1 -> 21.9); the price is ``C`` instead of ``log2 C`` channels;
 * ``'embedding'`` (DDP's learned class embedding): a learned table ``E`` (``C x K``); class
   ``c`` is ``b sqrt(K) E_c / ||E_c||`` (the norm of a ``K``-bit analog code, so the noise level
   means the same for both encodings). Class scores are the Gaussian log-likelihoods
@@ -43,12 +50,12 @@ from mmcv.cnn.bricks.transformer import FFN
 from mmcv.ops import MultiScaleDeformableAttention
 from mmengine.model import BaseModule
 
-from cdmx.diffusion.analog_bits import (bits_to_ids, bits_to_log_probs, class_codes, ids_to_bits,
-                                       num_bits)
+from cdmx.diffusion.analog_bits import (PROB_EPS, bits_to_ids, bits_to_log_probs, class_codes,
+                                       ids_to_bits, num_bits)
 from cdmx.registry import HEADS
 from cdmx.utils.errors import CdmxError
 
-LABEL_ENCODINGS = ('analog_bits', 'embedding')
+LABEL_ENCODINGS = ('analog_bits', 'one_hot', 'embedding')
 
 
 def _positive_int(name: str, value) -> int:
@@ -146,7 +153,7 @@ class MaskDenoiser(BaseModule):
         num_points (int): Sampling points per head and level (4).
         feedforward_channels (int): FFN hidden width (1024).
         dropout (float): Dropout in the layers (0).
-        label_encoding (str): ``'analog_bits'`` or ``'embedding'``.
+        label_encoding (str): ``'analog_bits'``, ``'one_hot'`` or ``'embedding'``.
         bit_scale (float): ``b``, the magnitude of an encoded bit (0.1, Table 8).
         embedding_dims (int, optional): ``K`` of the ``'embedding'`` encoding (default: as
             many as analog bits would take).
@@ -184,7 +191,7 @@ class MaskDenoiser(BaseModule):
             if embedding_dims is not None:
                 raise CdmxError("embedding_dims is only read with label_encoding='embedding'; "
                                 'remove it or switch the encoding.')
-            self.label_channels = bits
+            self.label_channels = bits if label_encoding == 'analog_bits' else num_classes
         self.mask_embed = nn.Conv2d(self.label_channels, embed_dims, 1)
         self.fuse = nn.Conv2d(in_channels + embed_dims, embed_dims, 1)
         self.time_embed = nn.Sequential(
@@ -197,9 +204,11 @@ class MaskDenoiser(BaseModule):
 
     def class_vectors(self) -> torch.Tensor:
         """``(C, K)`` the encoded vector of each class."""
+        device = self.predict_y0.weight.device
         if self.label_encoding == 'analog_bits':
-            codes = class_codes(self.num_classes, self.predict_y0.weight.device)
-            return (2 * codes - 1) * self.bit_scale
+            return (2 * class_codes(self.num_classes, device) - 1) * self.bit_scale
+        if self.label_encoding == 'one_hot':
+            return (2 * torch.eye(self.num_classes, device=device) - 1) * self.bit_scale
         weight = self.class_embedding.weight
         return self.bit_scale * math.sqrt(self.label_channels) * F.normalize(weight, dim=1)
 
@@ -218,7 +227,7 @@ class MaskDenoiser(BaseModule):
         if self.label_encoding == 'analog_bits':
             y0 = ids_to_bits(ids, self.num_classes, self.bit_scale)
         else:
-            y0 = self.class_vectors()[ids].permute(0, 3, 1, 2)
+            y0 = self.class_vectors()[ids].permute(0, 3, 1, 2).contiguous()
         return y0 * valid[:, None].to(y0.dtype)
 
     def class_log_probs(self, y0: torch.Tensor) -> torch.Tensor:
@@ -226,13 +235,16 @@ class MaskDenoiser(BaseModule):
         see the module docstring); their argmax is :meth:`decode`."""
         if self.label_encoding == 'analog_bits':
             return bits_to_log_probs(y0, self.num_classes, self.bit_scale)
+        if self.label_encoding == 'one_hot':
+            q = ((y0 / self.bit_scale + 1) / 2).clamp(PROB_EPS, 1 - PROB_EPS).log()
+            return q - q.logsumexp(dim=1, keepdim=True)
         vectors = self.class_vectors().to(y0.dtype)  # (C, K)
         dist = ((y0[:, None] - vectors[None, :, :, None, None]) ** 2).sum(2)
         return -dist / (2 * self.bit_scale ** 2)
 
     def decode(self, y0: torch.Tensor) -> torch.Tensor:
         """``(N, K, H, W)`` predicted ``y_0`` -> ``(N, H, W)`` int64 class ids (thresholded
-        analog bits, or the nearest class embedding)."""
+        analog bits, the largest one-hot channel, or the nearest class embedding)."""
         if self.label_encoding == 'analog_bits':
             return bits_to_ids(y0, self.num_classes, self.bit_scale)
         return self.class_log_probs(y0).argmax(1)

@@ -13,11 +13,20 @@ unchanged:
   (analog bits, ignored pixels -> 0), noised at ``t ~ U(0, 1)`` on the cosine log-SNR schedule,
   denoised by the :class:`~cdmx.models.heads.MaskDenoiser` and scored by the
   :class:`~cdmx.models.losses.DebiasedDiffusionLoss` (Eqs. 4-6 and 9-11) with ignored pixels
-  outside the loss;
+  outside the loss. ``loss_at='feature'`` (default) scores the prediction at ``z``'s size
+  against the resized ground truth, as DDP does; ``loss_at='input'`` upsamples the prediction
+  bilinearly to the label maps (as inference does before decoding) and scores it against the
+  encoded full-size ground truth, so that items a few pixels wide, which nearest-neighbour
+  resizing to 1/4 scale drops, still count;
 * inference (Algorithm 3): DDIM from pure noise with ``steps`` (3) and time difference ``td``;
   the last prediction of ``y_0`` is upsampled bilinearly to the input size and turned into class
   log-probabilities (``seg_logits``); ``pred_sem_seg`` is their argmax (mmseg's
   ``postprocess_result``), i.e. the thresholded bits.
+
+An optional mmseg ``auxiliary_head`` (e.g. ``mmseg.FCNHead`` with ``in_index=0``) reads ``[z]``
+and adds its cross-entropy to the loss, as DDP (whose denoiser DiffMatch follows) trains its
+extractor with an FCN head of loss weight 0.4 on the same 1/4-scale feature. It is a training
+aid only: inference and checkpoints for mmseg's evaluator do not use it.
 
 The class prior ``p(y_0)`` of Eq. 10 is, unless given as ``class_prior``, the frequency of the
 labelled ground-truth classes seen so far in training (buffer ``gt_class_counts``, add-one
@@ -76,6 +85,10 @@ class DiffMatch(EncoderDecoder):
         logsnr_max (float): Log-SNR at ``t = 0``.
         class_prior (list[float], optional): A fixed ``p(y_0)`` of the labelled data (``C``
             values, normalised here); by default estimated from the training ground truth.
+        loss_at (str): ``'feature'`` or ``'input'``: the resolution of the loss (module
+            docstring).
+        auxiliary_head (dict, optional): An mmseg decode head trained on ``[z]`` (module
+            docstring).
         neck, train_cfg, test_cfg, data_preprocessor, pretrained, init_cfg: As in mmseg's
             ``EncoderDecoder`` (``test_cfg`` defaults to ``dict(mode='whole')``).
     """
@@ -83,12 +96,13 @@ class DiffMatch(EncoderDecoder):
     def __init__(self, backbone: dict, decode_head: dict, denoiser: dict,
                  loss: dict = dict(type='DebiasedDiffusionLoss'), steps: int = 3,
                  td: float = 0.0, logsnr_min: float = -20.0, logsnr_max: float = 20.0,
-                 class_prior: Optional[Sequence[float]] = None, neck: Optional[dict] = None,
+                 class_prior: Optional[Sequence[float]] = None, loss_at: str = 'feature',
+                 auxiliary_head: Optional[dict] = None, neck: Optional[dict] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(backbone=backbone, decode_head=decode_head, neck=neck,
-                         train_cfg=train_cfg,
+                         auxiliary_head=auxiliary_head, train_cfg=train_cfg,
                          test_cfg=ConfigDict(test_cfg or dict(mode='whole')),
                          data_preprocessor=data_preprocessor, pretrained=pretrained,
                          init_cfg=init_cfg)
@@ -112,6 +126,9 @@ class DiffMatch(EncoderDecoder):
         self.schedule = CosineLogSNRSchedule(logsnr_min, logsnr_max)
         CosineLogSNRSchedule.time_pairs(steps, td)  # validates steps and td
         self.steps, self.td = steps, float(td)
+        if loss_at not in ('feature', 'input'):
+            raise CdmxError(f"loss_at is {loss_at!r}; give 'feature' or 'input'.")
+        self.loss_at = loss_at
         self.register_buffer('gt_class_counts', torch.zeros(self.num_classes, dtype=torch.float64))
         if class_prior is not None:
             prior = torch.as_tensor(class_prior, dtype=torch.float32)
@@ -155,7 +172,8 @@ class DiffMatch(EncoderDecoder):
                 perturbation; 0 for labelled data).
 
         Returns:
-            dict: ``loss_diffusion`` and ``loss_adjust`` (see the loss).
+            dict: ``loss_diffusion`` and ``loss_adjust`` (see the loss), and the auxiliary
+            head's ``aux.loss_ce`` where the config has one.
         """
         z = self.extract_pixel_embedding(inputs)
         if feature_dropout > 0:
@@ -163,12 +181,14 @@ class DiffMatch(EncoderDecoder):
         return self.loss_by_embedding(z, data_samples, class_prior)
 
     def loss_by_embedding(self, z: torch.Tensor, data_samples: List[SegDataSample],
-                          class_prior: Optional[torch.Tensor] = None) -> dict:
+                          class_prior: Optional[torch.Tensor] = None,
+                          auxiliary: bool = True) -> dict:
         """Algorithm 2 on a computed pixel embedding ``z`` ``(N, D_z, h, w)``; the arguments
-        and result are those of :meth:`loss`."""
+        and result are those of :meth:`loss`; ``auxiliary=False`` leaves the auxiliary head
+        out (the semi-supervised loop trains it on ground truth only)."""
+        full = torch.stack([sample.gt_sem_seg.data[0] for sample in data_samples]).long()
         labels = self.labels_at(data_samples, z.shape[2:])
         if class_prior is None:
-            full = torch.stack([sample.gt_sem_seg.data for sample in data_samples])
             self.gt_class_counts += class_pixel_counts(full, self.num_classes,
                                                        self.ignore_index).to(
                                                            self.gt_class_counts.device)
@@ -177,11 +197,19 @@ class DiffMatch(EncoderDecoder):
         t = torch.rand(y0.shape[0], device=y0.device)
         y_t = self.schedule.add_noise(y0, t, torch.randn_like(y0))
         pred = self.denoiser(z, y_t, self.schedule.logsnr(t))
+        if self.loss_at == 'input':
+            labels = full
+            y0 = self.denoiser.encode(full, self.ignore_index)
+            pred = resize(pred, size=labels.shape[1:], mode='bilinear',
+                          align_corners=self.align_corners)
         with torch.no_grad():  # the adjustment's target (Eqs. 10-11) carries no gradient
             log_probs = self.denoiser.class_log_probs(pred)
             vectors = self.denoiser.class_vectors()
-        return self.diffusion_loss(pred, y0.detach(), t, labels, class_prior.to(pred.device),
-                                   log_probs, vectors)
+        losses = self.diffusion_loss(pred, y0.detach(), t, labels, class_prior.to(pred.device),
+                                     log_probs, vectors)
+        if auxiliary and self.with_auxiliary_head:
+            losses.update(self._auxiliary_head_forward_train([z], data_samples))
+        return losses
 
     # ---- inference (Algorithm 3) ---------------------------------------------------------------
     def sample(self, z: torch.Tensor, steps: Optional[int] = None,

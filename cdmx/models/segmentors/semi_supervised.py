@@ -18,7 +18,9 @@ into the branches ``sup``, ``unsup_weak`` and ``unsup_strong``:
    on every backbone output for an mmseg ``EncoderDecoder``. Labelled and strong images go
    through the student's extractor in one batch (UniMatch), so batch normalisation never sees a
    branch of a single image alone;
-4. ``L = L_sup + lambda * L_unsup`` (``unsup_weight`` = lambda, 1 in DiffMatch).
+4. ``L = L_sup + lambda * L_unsup`` (``unsup_weight`` = lambda, 1 in DiffMatch). A segmentor's
+   auxiliary head is trained on the labelled branch only, so ``L_unsup`` stays the method's own
+   loss (DiffMatch's diffusion loss, the baseline's decode-head cross-entropy).
 
 A burn-in (``burn_in_iters``, as mmdetection's semi-supervised detectors have) trains on the
 labelled branch alone for the first iterations: a teacher that has seen no labels yet would
@@ -115,9 +117,6 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         if not isinstance(self.student, EncoderDecoder):
             raise CdmxError(f'the segmentor is a {type(self.student).__name__}; give a '
                             'DiffMatch or an mmseg EncoderDecoder config.')
-        if self.student.with_auxiliary_head:
-            raise CdmxError('the semi-supervised segmentor does not train auxiliary heads; '
-                            'remove auxiliary_head from the segmentor config.')
         if isinstance(ema_momentum, bool) or not isinstance(ema_momentum, (int, float)) or \
                 not 0 < ema_momentum < 1:
             raise CdmxError(f'ema_momentum is {ema_momentum!r}; give a value in (0, 1) (the '
@@ -341,10 +340,13 @@ class SemiSupervisedSegmentor(BaseSegmentor):
                 start += len(images)
                 if dropout > 0:
                     part = [F.dropout2d(f, dropout, training=True) for f in part]
+                auxiliary = name == 'sup' and self.student.with_auxiliary_head
                 if self.is_diffusion:
-                    losses = self.student.loss_by_embedding(part[0], samples, prior)
+                    losses = self.student.loss_by_embedding(part[0], samples, prior, auxiliary)
                 else:
                     losses = self.student._decode_head_forward_train(part, samples)
+                    if auxiliary:
+                        losses.update(self.student._auxiliary_head_forward_train(part, samples))
                 results[name] = (losses, factor)
         return results
 

@@ -75,20 +75,37 @@ def test_every_parameter_gets_a_gradient():
     assert not missing
 
 
-@pytest.mark.parametrize('encoding', ['analog_bits', 'embedding'])
-def test_encode_decode_round_trip_and_ignore(encoding):
+@pytest.mark.parametrize('encoding,channels', [('analog_bits', 3), ('one_hot', 5),
+                                               ('embedding', 3)])
+def test_encode_decode_round_trip_and_ignore(encoding, channels):
     denoiser = MaskDenoiser(num_classes=5, label_encoding=encoding, bit_scale=0.1, **TINY)
     labels = torch.randint(0, 5, (2, 6, 6))
     labels[0, 0, 0] = 255
     y0 = denoiser.encode(labels)
-    assert y0.shape == (2, 3, 6, 6)
+    assert y0.shape == (2, channels, 6, 6)
     assert torch.all(y0[0, :, 0, 0] == 0)
     norms = y0.norm(dim=1)[labels != 255]
-    assert torch.allclose(norms, torch.full_like(norms, 0.1 * 3 ** 0.5), atol=1e-5)
+    assert torch.allclose(norms, torch.full_like(norms, 0.1 * channels ** 0.5), atol=1e-5)
     decoded = denoiser.decode(y0)
     assert torch.equal(decoded[labels != 255], labels[labels != 255])
     scores = denoiser.class_log_probs(y0)
     assert scores.shape == (2, 5, 6, 6) and torch.equal(scores.argmax(1), decoded)
+
+
+def test_one_hot_scores_are_the_posterior_that_the_squared_error_predicts():
+    # The MSE-optimal prediction of a pixel with class posterior P is b (2 P - 1) per channel;
+    # its scores must give P back, and its argmax must be the most probable class even where
+    # the per-bit marginals of analog bits would decode another class.
+    posterior = torch.tensor([0.3, 0.0, 0.0, 0.3, 0.0, 0.4])  # classes 0, 3 and 5
+    one_hot = MaskDenoiser(num_classes=6, label_encoding='one_hot', bit_scale=0.1, **TINY)
+    y0 = (one_hot.class_vectors() * posterior[:, None]).sum(0)[None, :, None, None]
+    probs = one_hot.class_log_probs(y0).exp()[0, :, 0, 0]
+    assert torch.allclose(probs, posterior.clamp(min=1e-4) / posterior.clamp(min=1e-4).sum(),
+                          atol=1e-4)
+    assert int(one_hot.decode(y0)) == 5
+    bits = MaskDenoiser(num_classes=6, label_encoding='analog_bits', bit_scale=0.1, **TINY)
+    marginals = (bits.class_vectors() * posterior[:, None]).sum(0)[None, :, None, None]
+    assert int(bits.decode(marginals)) != 5  # 101 vs 011 vs 000: the marginals give 001
 
 
 def test_built_from_heads_and_models():
@@ -98,7 +115,7 @@ def test_built_from_heads_and_models():
 
 def test_bad_configs_and_inputs():
     with pytest.raises(CdmxError, match='label_encoding'):
-        MaskDenoiser(num_classes=3, label_encoding='one_hot', **TINY)
+        MaskDenoiser(num_classes=3, label_encoding='gray_code', **TINY)
     with pytest.raises(CdmxError, match='divisible'):
         MaskDenoiser(num_classes=3, **dict(TINY, num_heads=3))
     with pytest.raises(CdmxError, match='embedding_dims'):

@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from PIL import Image
-from tiny_segmentors import (NUM_CLASSES, PREPROCESSOR, diffmatch_cfg, sample_with_gt,
+from tiny_segmentors import (NUM_CLASSES, PREPROCESSOR, aux_head, diffmatch_cfg, sample_with_gt,
                              toy_scene)
 
 from cdmx.models import DiffMatch
@@ -70,6 +70,28 @@ def test_train_steps_are_finite_and_overfit_a_toy():
     assert fixed_loss(model, data) < 0.2 * before
 
 
+def test_auxiliary_head_trains_the_extractor_on_z_and_leaves_inference_alone():
+    model = build(auxiliary_head=aux_head(16, 0))  # z: 16 channels
+    data = model.data_preprocessor(batch(2), True)
+    losses = model.loss(**data)
+    assert {'loss_diffusion', 'loss_adjust', 'aux.loss_ce'} <= set(losses)
+    model.zero_grad()
+    losses['aux.loss_ce'].backward()
+    assert model.backbone.stem[0].weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.denoiser.parameters())
+    z = model.extract_pixel_embedding(data['inputs'])
+    assert 'aux.loss_ce' not in model.loss_by_embedding(z, data['data_samples'],
+                                                        auxiliary=False)
+    plain = build()
+    plain.load_state_dict({k: v for k, v in model.state_dict().items()
+                           if not k.startswith('auxiliary_head.')})
+    model.eval(), plain.eval()
+    torch.manual_seed(5)
+    expected = plain.encode_decode(data['inputs'], [])
+    torch.manual_seed(5)
+    assert torch.equal(model.encode_decode(data['inputs'], []), expected)
+
+
 def test_gt_is_resized_by_nearest_and_counted_for_the_prior():
     model = build()
     data = model.data_preprocessor(batch(2), True)
@@ -83,6 +105,21 @@ def test_gt_is_resized_by_nearest_and_counted_for_the_prior():
     assert torch.allclose(model.class_prior(), ((expected + 1) / (expected + 1).sum()).float())
     fixed = build(class_prior=[2.0, 1.0, 1.0])
     assert fixed.class_prior().tolist() == [0.5, 0.25, 0.25]
+
+
+@pytest.mark.parametrize('loss_at', ['feature', 'input'])
+def test_loss_resolution(loss_at):
+    # A pixel that nearest-neighbour resizing to 1/4 scale skips ((1, 1) of a 32 x 32 map) is
+    # scored with loss_at='input' only.
+    model = build(loss_at=loss_at, loss=dict(type='DebiasedDiffusionLoss', tau=0.0))
+    data = batch(2)
+    before = fixed_loss(model, data)
+    for sample in data['data_samples']:
+        sample.gt_sem_seg.data[0, 1, 1] = 255
+    after = fixed_loss(model, data)
+    assert (after != before) == (loss_at == 'input')
+    with pytest.raises(CdmxError, match='loss_at'):
+        build(loss_at='output')
 
 
 def test_ignored_pixels_and_bad_labels():

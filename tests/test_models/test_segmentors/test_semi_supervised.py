@@ -7,8 +7,8 @@ import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
-from tiny_segmentors import (NUM_CLASSES, PREPROCESSOR, baseline_cfg, diffmatch_cfg,
-                             sample_with_gt, toy_scene)
+from tiny_segmentors import (NUM_CLASSES, PREPROCESSOR, aux_head, baseline_cfg,
+                             diffmatch_cfg, sample_with_gt, toy_scene)
 
 from cdmx.models import SemiSupervisedSegmentor
 from cdmx.models.segmentors.semi_supervised import cutmix_boxes
@@ -23,9 +23,13 @@ def _one_thread(single_thread):
 
 
 def build(segmentor='diffmatch', **kwargs) -> SemiSupervisedSegmentor:
+    """``segmentor``: 'diffmatch', 'baseline' or a segmentor config without preprocessor."""
     torch.manual_seed(0)
-    seg = diffmatch_cfg() if segmentor == 'diffmatch' else baseline_cfg()
-    seg.pop('data_preprocessor')
+    if isinstance(segmentor, dict):
+        seg = segmentor
+    else:
+        seg = diffmatch_cfg() if segmentor == 'diffmatch' else baseline_cfg()
+        seg.pop('data_preprocessor')
     cfg = dict(type='SemiSupervisedSegmentor', segmentor=seg,
                data_preprocessor=dict(type='MultiBranchSegDataPreProcessor',
                                       data_preprocessor=PREPROCESSOR))
@@ -165,6 +169,19 @@ def test_discriminative_baseline_threshold_and_feature_dropout():
     assert float(model.unlabelled_prior.sum()) == pytest.approx(1.0)
     relaxed = build('baseline', confidence_threshold=0.0)
     assert float(relaxed.train_step(mixed_batch(), optim)['unsup_pseudo_ratio']) == 1.0
+
+
+@pytest.mark.parametrize('segmentor,aux', [('diffmatch', aux_head(16, 0)),
+                                            ('baseline', aux_head(32, 2))])
+def test_auxiliary_heads_train_on_the_labelled_branch_only(segmentor, aux):
+    seg = diffmatch_cfg(auxiliary_head=aux) if segmentor == 'diffmatch' else \
+        baseline_cfg(auxiliary_head=aux)
+    seg.pop('data_preprocessor')
+    model = build(segmentor=seg, confidence_threshold=0.0)
+    logs = model.train_step(mixed_batch(),
+                            OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01)))
+    assert 'sup_aux.loss_ce' in logs and 'unsup_pseudo_ratio' in logs
+    assert not any(key.startswith('unsup_aux') for key in logs)
 
 
 @pytest.mark.parametrize('predict_on', ['teacher', 'student'])

@@ -17,6 +17,15 @@ HEAD = dict(type='mmseg.DepthwiseSeparableASPPHead', in_channels=64, in_index=3,
             loss_decode=dict(type='mmseg.CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
 DENOISER = dict(type='MaskDenoiser', embed_dims=16, num_layers=2, num_heads=2, num_levels=2,
                 num_points=2, feedforward_channels=32)
+
+
+def aux_head(in_channels: int, in_index: int) -> dict:
+    """mmseg's FCN auxiliary head on input ``in_index`` (DDP's loss weight 0.4)."""
+    return dict(type='mmseg.FCNHead', in_channels=in_channels, in_index=in_index, channels=8,
+                num_convs=1, concat_input=False, num_classes=NUM_CLASSES, norm_cfg=NORM,
+                loss_decode=dict(type='mmseg.CrossEntropyLoss', loss_weight=0.4))
+
+
 PREPROCESSOR = dict(type='mmseg.SegDataPreProcessor', mean=[128.0] * 3, std=[64.0] * 3,
                     bgr_to_rgb=False, pad_val=0, seg_pad_val=255, size=(32, 32))
 
