@@ -27,8 +27,8 @@ class COCOObjectDataset(BaseSegDataset):
 
         data_root/train2017/<id>.jpg   data_root/val2017/<id>.jpg   data_root/masks/<id>.png
 
-    cdmx does not build these masks (they come from the instance annotations, which needs
-    pycocotools); use the ones UniMatch distributes or convert them yourself.
+    ``tools/dataset_converters/coco_object_masks.py`` builds these masks from COCO's instance
+    annotations (without pycocotools; crowd pixels 255), or use the masks UniMatch distributes.
     """
 
     METAINFO = dict(classes=COCO_OBJECT_CLASSES)

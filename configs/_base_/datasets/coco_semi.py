@@ -2,8 +2,8 @@
 # setting of PseudoSeg / UniMatch / DiffMatch: labelled splits of 1/512 ... 1/32 of the 118,287
 # training images, evaluated on the 5,000 val images at their original size.
 # data_root is UniMatch's layout: train2017/*.jpg, val2017/*.jpg and masks/<id>.png with values
-# 0-80 and 255 (cdmx does not build the masks; see COCOObjectDataset); set it with the
-# environment variable CDMX_COCO. Split files:
+# 0-80 and 255 (python tools/dataset_converters/coco_object_masks.py $CDMX_COCO builds the
+# masks from annotations/); set it with the environment variable CDMX_COCO. Split files:
 #   python tools/dataset_converters/make_semi_splits.py $CDMX_COCO --layout coco
 # A config that changes `split` also sets the two split_file entries below.
 data_root = '{{$CDMX_COCO:data/coco}}'
