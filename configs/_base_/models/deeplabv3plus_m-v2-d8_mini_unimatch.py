@@ -1,6 +1,7 @@
 # The discriminative (UniMatch-style) baseline in the mini world: the settings of
-# deeplabv3plus_r101-d8_unimatch.py (pseudo-labels above confidence 0.95, CutMix, feature
-# dropout, mean teacher) on the MobileNetV2 extractor of deeplabv3plus_m-v2-d8_mini_extractor.py.
+# deeplabv3plus_r101-d8_unimatch.py (CutMix, feature dropout, mean teacher) on the MobileNetV2
+# extractor of deeplabv3plus_m-v2-d8_mini_extractor.py, with the mini world's pseudo-label rule
+# of deeplabv3plus_m-v2-d8_mini_diffmatch.py (burn-in 1,000 iterations, confidence 0.8).
 _base_ = ['./deeplabv3plus_m-v2-d8_mini_extractor.py']
 model = dict(
     _delete_=True,
@@ -12,9 +13,9 @@ model = dict(
         train_cfg=dict(),
         test_cfg=dict(mode='whole')),
     unsup_weight=1.0,
-    confidence_threshold=0.95,
+    confidence_threshold=0.8,
     cutmix_prob=0.5,
     feature_dropout=0.5,
     ema_momentum=0.01,
     predict_on='teacher',
-    burn_in_iters=500)
+    burn_in_iters=1000)
