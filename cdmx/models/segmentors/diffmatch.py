@@ -21,7 +21,7 @@ unchanged:
 * inference (Algorithm 3): DDIM from pure noise with ``steps`` (3) and time difference ``td``;
   the last prediction of ``y_0`` is upsampled bilinearly to the input size and turned into class
   log-probabilities (``seg_logits``); ``pred_sem_seg`` is their argmax (mmseg's
-  ``postprocess_result``), i.e. the thresholded bits.
+  ``postprocess_result``), i.e. the decoded encoding (e.g. the thresholded analog bits).
 
 An optional mmseg ``auxiliary_head`` (e.g. ``mmseg.FCNHead`` with ``in_index=0``) reads ``[z]``
 and adds its cross-entropy to the loss, as DDP (whose denoiser DiffMatch follows) trains its
