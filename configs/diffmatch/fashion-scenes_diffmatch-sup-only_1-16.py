@@ -11,7 +11,7 @@ model = dict(
     backbone={{_base_.model.backbone}},
     decode_head={{_base_.model.decode_head}},
     denoiser=dict(type='MaskDenoiser', embed_dims=128, num_layers=4, num_heads=4, num_levels=3,
-                  num_points=4, feedforward_channels=256, label_encoding='one_hot',
+                  num_points=2, feedforward_channels=256, label_encoding='one_hot',
                   bit_scale=0.1),
     auxiliary_head=dict(
         type='mmseg.FCNHead', in_channels=128, in_index=0, channels=128, num_convs=1,
@@ -20,6 +20,7 @@ model = dict(
         loss_decode=dict(type='mmseg.CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
     loss=dict(type='DebiasedDiffusionLoss', tau=0.1),
     loss_at='input',
+    debias_sampling=0.35,
     steps=3,
     td=0.0,
     test_cfg=dict(mode='whole'))

@@ -19,8 +19,14 @@ unchanged:
   encoded full-size ground truth, so that items a few pixels wide, which nearest-neighbour
   resizing to 1/4 scale drops, still count;
 * inference (Algorithm 3): DDIM from pure noise with ``steps`` (3) and time difference ``td``;
-  the last prediction of ``y_0`` is upsampled bilinearly to the input size and turned into class
-  log-probabilities (``seg_logits``); ``pred_sem_seg`` is their argmax (mmseg's
+  with ``debias_sampling`` = alpha > 0 each step's prediction ``y0^`` is first replaced by the
+  code mean of its debiased posterior, ``P~(c) ∝ P(c | y0^) / (C p(c))^alpha`` (Eq. 10's
+  division by ``C p(y_0)``, applied "during each sampling step" as the paper's abstract puts
+  it; ``debias_shift`` of :mod:`cdmx.models.losses.debiased_diffusion_loss`), so the DDIM
+  update and the result both lean towards the rare classes (alpha = 1: Bayes' rule for a
+  uniform prior; the training term, Eqs. 9-11, moves ``f`` by ``tau t`` of the same shift).
+  The last prediction of ``y_0`` is upsampled bilinearly to the input size and turned into
+  class log-probabilities (``seg_logits``); ``pred_sem_seg`` is their argmax (mmseg's
   ``postprocess_result``), i.e. the decoded encoding (e.g. the thresholded analog bits).
 
 An optional mmseg ``auxiliary_head`` (e.g. ``mmseg.FCNHead`` with ``in_index=0``) reads ``[z]``
@@ -45,6 +51,7 @@ from mmseg.models.utils import resize
 from mmseg.structures import SegDataSample
 
 from cdmx.diffusion.logsnr import CosineLogSNRSchedule
+from cdmx.models.losses.debiased_diffusion_loss import debias_shift
 from cdmx.registry import HEADS, LOSSES, MODELS
 from cdmx.utils.errors import CdmxError
 
@@ -89,6 +96,8 @@ class DiffMatch(EncoderDecoder):
             docstring).
         auxiliary_head (dict, optional): An mmseg decode head trained on ``[z]`` (module
             docstring).
+        debias_sampling (float): ``alpha`` >= 0 of the debiased posterior at each DDIM step
+            (module docstring); 0 samples the denoiser's own predictions.
         neck, train_cfg, test_cfg, data_preprocessor, pretrained, init_cfg: As in mmseg's
             ``EncoderDecoder`` (``test_cfg`` defaults to ``dict(mode='whole')``).
     """
@@ -97,7 +106,8 @@ class DiffMatch(EncoderDecoder):
                  loss: dict = dict(type='DebiasedDiffusionLoss'), steps: int = 3,
                  td: float = 0.0, logsnr_min: float = -20.0, logsnr_max: float = 20.0,
                  class_prior: Optional[Sequence[float]] = None, loss_at: str = 'feature',
-                 auxiliary_head: Optional[dict] = None, neck: Optional[dict] = None,
+                 auxiliary_head: Optional[dict] = None, debias_sampling: float = 0.0,
+                 neck: Optional[dict] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None):
@@ -129,6 +139,11 @@ class DiffMatch(EncoderDecoder):
         if loss_at not in ('feature', 'input'):
             raise CdmxError(f"loss_at is {loss_at!r}; give 'feature' or 'input'.")
         self.loss_at = loss_at
+        if isinstance(debias_sampling, bool) or not isinstance(debias_sampling, (int, float)) \
+                or not debias_sampling >= 0:
+            raise CdmxError(f'debias_sampling is {debias_sampling!r}; give a number >= 0 (the '
+                            'power of 1 / (C p) at each sampling step, 0 for none).')
+        self.debias_sampling = float(debias_sampling)
         self.register_buffer('gt_class_counts', torch.zeros(self.num_classes, dtype=torch.float64))
         if class_prior is not None:
             prior = torch.as_tensor(class_prior, dtype=torch.float32)
@@ -233,9 +248,19 @@ class DiffMatch(EncoderDecoder):
         for t_now, t_next in pairs:
             t_now, t_next = z.new_full((n, ), t_now), z.new_full((n, ), t_next)
             y0 = self.denoiser(z, y, self.schedule.logsnr(t_now))
+            if self.debias_sampling > 0:
+                y0 = self.debias(y0)
             y = self.schedule.ddim_step(y, y0, t_now, t_next)
             predictions.append(y0)
         return predictions
+
+    def debias(self, y0: torch.Tensor) -> torch.Tensor:
+        """``(N, K, h, w)`` predicted ``y_0`` -> the code mean of its posterior divided by
+        ``(C p)^alpha`` (``alpha`` = :attr:`debias_sampling`, ``p`` = :meth:`class_prior`),
+        same shape."""
+        prior = self.class_prior().to(y0) ** self.debias_sampling
+        return y0 + debias_shift(self.denoiser.class_log_probs(y0),
+                                 self.denoiser.class_vectors().to(y0.dtype), prior / prior.sum())
 
     def scores(self, y0: torch.Tensor, size) -> torch.Tensor:
         """``(N, K, h, w)`` predicted ``y_0`` -> ``(N, C, H, W)`` class log-probabilities at

@@ -211,7 +211,12 @@ class SemiSupervisedSegmentor(BaseSegmentor):
             self.labelled_counts += class_pixel_counts(
                 torch.stack([s.gt_sem_seg.data for s in samples]), self.num_classes,
                 self.ignore_index).to(self.labelled_counts.device)
-            prior = self.labelled_prior() if self.is_diffusion else None
+            prior = None
+            if self.is_diffusion:
+                # DiffMatch's own prior estimate (its sampling debias reads it; the teacher
+                # copies the student's buffers) follows the labelled counts.
+                self.student.gt_class_counts.copy_(self.labelled_counts)
+                prior = self.labelled_prior()
             branches['sup'] = (inputs['sup'], samples, prior, 0.0, 1.0)
         logs = {}
         if 'unsup_weak' in inputs and int(self.train_iters) > self.burn_in_iters:

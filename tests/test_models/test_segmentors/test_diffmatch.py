@@ -167,6 +167,37 @@ def test_sampling_steps_and_trajectory():
         assert model(data['inputs'], mode='tensor').shape == (2, NUM_CLASSES, 8, 8)
 
 
+@pytest.mark.parametrize('encoding', ['analog_bits', 'one_hot'])
+def test_debias_sampling_divides_each_step_by_the_prior(encoding):
+    denoiser = dict(type='MaskDenoiser', embed_dims=16, num_layers=1, num_heads=2, num_levels=2,
+                    num_points=2, feedforward_channels=32, label_encoding=encoding)
+    skewed = build(denoiser=denoiser, class_prior=[0.9, 0.05, 0.05], debias_sampling=1.0)
+    # A prediction halfway between the codes of class 0 (frequent) and class 1 (rare).
+    vectors = skewed.denoiser.class_vectors()
+    y0 = ((vectors[0] + vectors[1]) / 2 + 0.01 * vectors[0])[None, :, None, None]
+    assert int(skewed.denoiser.decode(y0)) == 0
+    assert int(skewed.denoiser.decode(skewed.debias(y0))) == 1
+    # A uniform prior divides nothing away; without debiasing, sampling is the denoiser's own.
+    uniform = build(denoiser=denoiser, class_prior=[1.0, 1.0, 1.0], debias_sampling=1.0)
+    assert torch.allclose(uniform.debias(y0), y0, atol=1e-7)
+    plain = build(denoiser=denoiser, class_prior=[0.9, 0.05, 0.05])
+    z = torch.randn(2, 16, 8, 8)
+    runs = []
+    for model in (plain, uniform, skewed):
+        model.eval()
+        torch.manual_seed(3)
+        with torch.no_grad():
+            runs.append(model.sample(z))
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(runs[0], runs[1]))
+    # The first step: the prediction from pure noise at t = 1, debiased.
+    torch.manual_seed(3)
+    noise = torch.randn(2, skewed.denoiser.label_channels, 8, 8)
+    with torch.no_grad():
+        first = skewed.debias(skewed.denoiser(z, noise, skewed.schedule.logsnr(torch.ones(2))))
+    assert torch.allclose(runs[2][0], first, atol=1e-6)
+    assert not torch.allclose(runs[0][0], runs[2][0])
+
+
 def test_state_dict_round_trip():
     model = build()
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
@@ -191,6 +222,8 @@ def test_bad_configs():
         build(class_prior=[1.0, 1.0])
     with pytest.raises(CdmxError, match='steps'):
         build(steps=0)
+    with pytest.raises(CdmxError, match='debias_sampling'):
+        build(debias_sampling=-0.5)
     with pytest.raises(CdmxError, match='ignore_index'):
         build(loss=dict(type='DebiasedDiffusionLoss', ignore_index=0))
 

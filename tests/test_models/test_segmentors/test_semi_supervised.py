@@ -80,6 +80,9 @@ def test_diffmatch_train_steps_log_both_branches_and_fill_buffers():
     labelled = torch.stack([toy_scene(i)[1] for i in (0, 1)])
     expected = torch.bincount(labelled.flatten(), minlength=NUM_CLASSES).double()
     assert torch.equal(model.labelled_counts, 3 * expected)
+    # DiffMatch's own prior (its sampling debias) follows them, in the teacher too.
+    assert torch.equal(model.student.gt_class_counts, model.labelled_counts)
+    assert torch.equal(model.teacher.module.gt_class_counts, 2 * expected)  # copied before step 3
     unlabelled = torch.stack([toy_scene(i)[1] for i in (2, 3)])
     gt = torch.bincount(unlabelled.flatten(), minlength=NUM_CLASSES).double()
     assert torch.equal(model.pseudo_gt_counts, 3 * gt)
