@@ -6,7 +6,7 @@
 #   bash tools/diffmatch_mini.sh
 # The runs go in two lanes, one thread each, on two CPU cores (timings in docs/results.md).
 # DIAGNOSE=1 adds a fifth run to the second lane, DiffMatch's segmentor on the labelled scenes
-# alone (what the semi-supervised loop adds to DiffMatch), about 17 minutes more.
+# alone (what the semi-supervised loop adds to DiffMatch), about 14 minutes more.
 # Outputs under WORK (default work_dirs/diffmatch_mini):
 # <run>/ (training log, checkpoint, pseudo_label_stats.json/.png), <run>/test/ (metrics JSON,
 # reliability diagram, confusion matrix), <run>.log (the run's console) and results.md.
@@ -71,6 +71,6 @@ if [ -n "${DIAGNOSE:-}" ]; then
   rows+=("supervised only, DiffMatch's denoiser=$WORK/diffmatch-sup-only/test")
 fi
 rows+=("discriminative (UniMatch-style)=$WORK/unimatch/test"
-       "DiffMatch without adjustment (tau 0)=$WORK/diffmatch-noadjust/test"
-       "DiffMatch (tau 0.1)=$WORK/diffmatch/test")
+       "DiffMatch without adjustment (tau 0, alpha 0)=$WORK/diffmatch-noadjust/test"
+       "DiffMatch (tau 0.1, alpha 0.35)=$WORK/diffmatch/test")
 $PY tools/analysis_tools/seg_table.py "${rows[@]}" --out "$WORK/results.md"

@@ -30,8 +30,7 @@ Label encodings (``label_encoding``):
   off directly, ``P(c) ~ q_c = clip((y_c / b + 1) / 2)`` normalised over the classes, and its
   argmax is the decoded class. ``ceil(log2 C)`` analog bits only give the per-bit marginals, and
   thresholding them is not the most probable class where the model hesitates between classes
-  (measured on the mini world: the supervised-only model's posteriors decoded through their bit
-  marginals lose 2.2 mIoU, 24.1 -> 21.9); the price is ``C`` instead of ``log2 C`` channels;
+  (a unit test shows such a posterior); the price is ``C`` instead of ``log2 C`` channels;
 * ``'embedding'`` (DDP's learned class embedding): a learned table ``E`` (``C x K``); class
   ``c`` is ``b sqrt(K) E_c / ||E_c||`` (the norm of a ``K``-bit analog code, so the noise level
   means the same for both encodings). Class scores are the Gaussian log-likelihoods

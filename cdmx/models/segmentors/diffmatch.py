@@ -21,8 +21,8 @@ unchanged:
 * inference (Algorithm 3): DDIM from pure noise with ``steps`` (3) and time difference ``td``;
   with ``debias_sampling`` = alpha > 0 each step's prediction ``y0^`` is first replaced by the
   code mean of its debiased posterior, ``P~(c) ∝ P(c | y0^) / (C p(c))^alpha`` (Eq. 10's
-  division by ``C p(y_0)``, applied "during each sampling step" as the paper's abstract puts
-  it; ``debias_shift`` of :mod:`cdmx.models.losses.debiased_diffusion_loss`), so the DDIM
+  division by ``C p(y_0)``, at every sampling step, where the paper's abstract places its
+  adjustment; ``debias_shift`` of :mod:`cdmx.models.losses.debiased_diffusion_loss`), so the DDIM
   update and the result both lean towards the rare classes (alpha = 1: Bayes' rule for a
   uniform prior; the training term, Eqs. 9-11, moves ``f`` by ``tau t`` of the same shift).
   The last prediction of ``y_0`` is upsampled bilinearly to the input size and turned into

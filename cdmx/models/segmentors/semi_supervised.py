@@ -37,7 +37,9 @@ Buffers (saved in checkpoints): ``train_iters`` (the burn-in count), ``labelled_
 ``unlabelled_prior``, and for DiffMatch's Figs. 1 and 8 the cumulative pixel counts per class
 of the pseudo-labels used (``pseudo_counts``), of the unlabelled ground truth where the samples
 carry one (``pseudo_gt_counts``; never used for training) and of the pseudo-labels that agree
-with it (``pseudo_correct``). Under DistributedDataParallel (``broadcast_buffers``) they follow rank 0.
+with it (``pseudo_correct``). Under DistributedDataParallel (``broadcast_buffers``) they
+follow rank 0. For DiffMatch the student's own prior estimate (``gt_class_counts``, read by
+its ``debias_sampling``) is kept equal to ``labelled_counts``; the teacher copies it.
 """
 from typing import Dict, List, Optional
 
@@ -213,8 +215,7 @@ class SemiSupervisedSegmentor(BaseSegmentor):
                 self.ignore_index).to(self.labelled_counts.device)
             prior = None
             if self.is_diffusion:
-                # DiffMatch's own prior estimate (its sampling debias reads it; the teacher
-                # copies the student's buffers) follows the labelled counts.
+                # the student's own prior, for its debias_sampling (module docstring)
                 self.student.gt_class_counts.copy_(self.labelled_counts)
                 prior = self.labelled_prior()
             branches['sup'] = (inputs['sup'], samples, prior, 0.0, 1.0)
