@@ -7,12 +7,13 @@
 # + DDP's auxiliary FCN head on z (cross-entropy, weight 0.4, labelled data only) 18.9;
 # + one-hot analog bits instead of ceil(log2 C) bits (MaskDenoiser label_encoding) 20.1;
 # + the loss at the label maps' size (DiffMatch loss_at='input') 21.0. One run each.
-# Two more: 2 sampling points per head and level instead of 4 (a 16x16 map; the denoiser's
-# share of an iteration falls by a quarter, so the mini table fits its hour; 20.8 mIoU), and
+# Two more: 2 sampling points per head and level instead of 4 (a 16x16 map; the mini table
+# took 39 min instead of 70; 20.8 mIoU), and
 # debias_sampling = 0.35, Eq. 10's division by (C p)^0.35 at each DDIM step (22.6; the
 # semi-supervised mini DiffMatch: 22.9, and 20.9 at 0, docs/results.md). 0.35 was picked on
-# the validation scenes with the previous mini DiffMatch checkpoint (tau 0.1, 21.8 mIoU):
-# 0.25 -> 23.4, 0.35 -> 23.8, 0.5 -> 23.9, 1 -> 4.4 (every pixel goes to a rare class); the
+# the validation scenes with the previous mini DiffMatch checkpoint (tau 0.1, 21.8 mIoU; the
+# training scenes' pixel counts as class_prior): 0.25 -> 23.4, 0.35 -> 23.8, 0.5 -> 23.9,
+# 1 -> 4.4 (every pixel goes to a rare class; commands in docs/results.md); the
 # lower of the two flat values, as a student trained on debiased pseudo-labels is less biased.
 # Pseudo-labels: both semi-supervised mini runs share one rule, a 1,000-iteration burn-in on
 # the labelled branch and pixels whose posterior reaches 0.8 (for one-hot analog bits the
