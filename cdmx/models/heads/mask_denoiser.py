@@ -19,7 +19,11 @@ The design follows the one DiffMatch borrows from DDP (Ji et al. 2023):
   (``l = 0 .. num_levels - 1``; 1/4, 1/8, 1/16 of the image by default). This is a choice: the
   denoiser attends over a pyramid of the fused map rather than over backbone stages, so it runs
   on any extractor's single output and the levels carry the current mask estimate.
-* a 1x1 conv maps ``h`` to the ``K``-channel prediction of ``y_0``.
+* a 1x1 conv maps ``h`` to the ``K``-channel prediction of ``y_0``;
+* optional self-conditioning (``self_condition``, Chen et al. 2022, the paper of analog bits,
+  Sec. 3.2): the denoiser also reads a previous estimate ``y0~`` of ``y_0``, concatenated
+  with ``y_t`` before the embedding, ``f(concat(y_t, y0~), z, lambda)``; ``y0~ = 0`` when
+  there is none (the segmentor's training and the first sampling step).
 
 Label encodings (``label_encoding``):
 
@@ -39,7 +43,7 @@ Label encodings (``label_encoding``):
 Ignored pixels are encoded as all-zero vectors (no class; equidistant from every code).
 """
 import math
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -156,6 +160,7 @@ class MaskDenoiser(BaseModule):
         bit_scale (float): ``b``, the magnitude of an encoded bit (0.1, Table 8).
         embedding_dims (int, optional): ``K`` of the ``'embedding'`` encoding (default: as
             many as analog bits would take).
+        self_condition (bool): Read a previous estimate of ``y_0`` too (module docstring).
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
@@ -163,7 +168,7 @@ class MaskDenoiser(BaseModule):
                  num_layers: int = 4, num_heads: int = 8, num_levels: int = 3,
                  num_points: int = 4, feedforward_channels: int = 1024, dropout: float = 0.0,
                  label_encoding: str = 'analog_bits', bit_scale: float = 0.1,
-                 embedding_dims: int = None, init_cfg=None):
+                 embedding_dims: int = None, self_condition: bool = False, init_cfg=None):
         super().__init__(init_cfg)
         for name, value in (('in_channels', in_channels), ('embed_dims', embed_dims),
                             ('num_layers', num_layers), ('num_heads', num_heads),
@@ -191,7 +196,10 @@ class MaskDenoiser(BaseModule):
                 raise CdmxError("embedding_dims is only read with label_encoding='embedding'; "
                                 'remove it or switch the encoding.')
             self.label_channels = bits if label_encoding == 'analog_bits' else num_classes
-        self.mask_embed = nn.Conv2d(self.label_channels, embed_dims, 1)
+        if not isinstance(self_condition, bool):
+            raise CdmxError(f'self_condition is {self_condition!r}; give True or False.')
+        self.self_condition = self_condition
+        self.mask_embed = nn.Conv2d(self.label_channels * (1 + self_condition), embed_dims, 1)
         self.fuse = nn.Conv2d(in_channels + embed_dims, embed_dims, 1)
         self.time_embed = nn.Sequential(
             Timesteps(embed_dims, flip_sin_to_cos=True, downscale_freq_shift=0),
@@ -248,18 +256,31 @@ class MaskDenoiser(BaseModule):
             return bits_to_ids(y0, self.num_classes, self.bit_scale)
         return self.class_log_probs(y0).argmax(1)
 
-    def forward(self, z: torch.Tensor, y_t: torch.Tensor, logsnr: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y_t: torch.Tensor, logsnr: torch.Tensor,
+                y0_prev: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Predict ``y_0``.
 
         Args:
             z (Tensor): ``(N, D_z, H, W)`` image feature.
             y_t (Tensor): ``(N, K, H, W)`` noisy encoded mask.
             logsnr (Tensor): ``(N,)`` log-SNR ``lambda(t)`` of ``y_t``.
+            y0_prev (Tensor, optional): ``(N, K, H, W)`` previous estimate of ``y_0``
+                (``self_condition`` only; None reads zeros).
 
         Returns:
             Tensor: ``(N, K, H, W)`` prediction of ``y_0``.
         """
         self._check_inputs(z, y_t, logsnr)
+        if self.self_condition:
+            if y0_prev is None:
+                y0_prev = torch.zeros_like(y_t)
+            elif y0_prev.shape != y_t.shape:
+                raise CdmxError(f'the previous estimate of y_0 is {tuple(y0_prev.shape)} but '
+                                f'y_t {tuple(y_t.shape)}; give one of the same shape.')
+            y_t = torch.cat([y_t, y0_prev], dim=1)
+        elif y0_prev is not None:
+            raise CdmxError('a previous estimate of y_0 was given to a denoiser without '
+                            'self_condition; build it with self_condition=True.')
         h = self.fuse(torch.cat([z, self.mask_embed(y_t)], dim=1))
         time = self.time_embed(logsnr.float()).to(h.dtype)
         for layer in self.layers:

@@ -25,6 +25,9 @@ unchanged:
   adjustment; ``debias_shift`` of :mod:`cdmx.models.losses.debiased_diffusion_loss`), so the DDIM
   update and the result both lean towards the rare classes (alpha = 1: Bayes' rule for a
   uniform prior; the training term, Eqs. 9-11, moves ``f`` by ``tau t`` of the same shift).
+  A self-conditioned denoiser (``MaskDenoiser`` ``self_condition``) reads the previous step's
+  raw prediction (zeros at the first step); in training, half of the batches give it its own
+  no-gradient first estimate of the same ``y_t``, the other half zeros.
   The last prediction of ``y_0`` is upsampled bilinearly to the input size and turned into
   class log-probabilities (``seg_logits``); ``pred_sem_seg`` is their argmax (mmseg's
   ``postprocess_result``), i.e. the decoded encoding (e.g. the thresholded analog bits).
@@ -211,7 +214,14 @@ class DiffMatch(EncoderDecoder):
         y0 = self.denoiser.encode(labels, self.ignore_index)
         t = torch.rand(y0.shape[0], device=y0.device)
         y_t = self.schedule.add_noise(y0, t, torch.randn_like(y0))
-        pred = self.denoiser(z, y_t, self.schedule.logsnr(t))
+        logsnr = self.schedule.logsnr(t)
+        previous = None
+        if self.denoiser.self_condition and float(torch.rand(())) < 0.5:
+            # self-conditioning (Chen et al. 2022, Sec. 3.2): half of the batches learn to
+            # refine the denoiser's own first estimate, which carries no gradient
+            with torch.no_grad():
+                previous = self.denoiser(z, y_t, logsnr)
+        pred = self.denoiser(z, y_t, logsnr, previous)
         if self.loss_at == 'input':
             labels = full
             y0 = self.denoiser.encode(full, self.ignore_index)
@@ -244,10 +254,12 @@ class DiffMatch(EncoderDecoder):
         n = z.shape[0]
         y = torch.randn(n, self.denoiser.label_channels, *z.shape[2:], device=z.device,
                         dtype=z.dtype)
-        predictions = []
+        predictions, previous = [], None
         for t_now, t_next in pairs:
             t_now, t_next = z.new_full((n, ), t_now), z.new_full((n, ), t_next)
-            y0 = self.denoiser(z, y, self.schedule.logsnr(t_now))
+            y0 = self.denoiser(z, y, self.schedule.logsnr(t_now), previous)
+            if self.denoiser.self_condition:  # the next step reads this raw estimate
+                previous = y0
             if self.debias_sampling > 0:
                 y0 = self.debias(y0)
             y = self.schedule.ddim_step(y, y0, t_now, t_next)

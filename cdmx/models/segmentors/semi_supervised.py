@@ -38,8 +38,9 @@ Buffers (saved in checkpoints): ``train_iters`` (the burn-in count), ``labelled_
 of the pseudo-labels used (``pseudo_counts``), of the unlabelled ground truth where the samples
 carry one (``pseudo_gt_counts``; never used for training) and of the pseudo-labels that agree
 with it (``pseudo_correct``). Under DistributedDataParallel (``broadcast_buffers``) they
-follow rank 0. For DiffMatch the student's own prior estimate (``gt_class_counts``, read by
-its ``debias_sampling``) is kept equal to ``labelled_counts``; the teacher copies it.
+follow rank 0. For DiffMatch the student's own prior estimate (``gt_class_counts``) is kept
+equal to ``labelled_counts``, so its ``class_prior()`` is the labelled prior, for the loss and
+for its ``debias_sampling``; the teacher copies it.
 """
 from typing import Dict, List, Optional
 
@@ -177,15 +178,6 @@ class SemiSupervisedSegmentor(BaseSegmentor):
     def _forward(self, inputs: torch.Tensor, data_samples=None):
         return self.predict_model._forward(inputs, data_samples)
 
-    # ---- class priors --------------------------------------------------------------------------
-    def labelled_prior(self) -> torch.Tensor:
-        """``(C,)`` ``p(y_0)`` of the labelled data: DiffMatch's ``class_prior`` where its
-        config fixes one, else the smoothed frequencies of the labelled ground truth seen."""
-        fixed = getattr(self.student, 'fixed_class_prior', None)
-        if fixed is not None:
-            return fixed
-        return smoothed_frequencies(self.labelled_counts)
-
     # ---- training ------------------------------------------------------------------------------
     def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: Dict[str, List[SegDataSample]]) -> dict:
@@ -215,9 +207,9 @@ class SemiSupervisedSegmentor(BaseSegmentor):
                 self.ignore_index).to(self.labelled_counts.device)
             prior = None
             if self.is_diffusion:
-                # the student's own prior, for its debias_sampling (module docstring)
+                # the student's own prior, also read by its debias_sampling (module docstring)
                 self.student.gt_class_counts.copy_(self.labelled_counts)
-                prior = self.labelled_prior()
+                prior = self.student.class_prior()
             branches['sup'] = (inputs['sup'], samples, prior, 0.0, 1.0)
         logs = {}
         if 'unsup_weak' in inputs and int(self.train_iters) > self.burn_in_iters:
@@ -316,7 +308,7 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         decay towards 0 and make Eq. 10's ``1 / (C p)`` explode, 5e4 after 1,000 iterations at
         momentum 0.99); return it."""
         if not bool(self.prior_initialised):
-            self.unlabelled_prior.copy_(self.labelled_prior())
+            self.unlabelled_prior.copy_(self.student.class_prior())
             self.prior_initialised.fill_(True)
         counts = class_pixel_counts(pseudo, self.num_classes, self.ignore_index)
         if counts.sum() > 0:

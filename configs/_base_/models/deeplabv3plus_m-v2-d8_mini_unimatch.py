@@ -1,7 +1,8 @@
 # The discriminative (UniMatch-style) baseline in the mini world: the settings of
 # deeplabv3plus_r101-d8_unimatch.py (CutMix, feature dropout, mean teacher) on the MobileNetV2
-# extractor of deeplabv3plus_m-v2-d8_mini_extractor.py, with the mini world's pseudo-label rule
-# of deeplabv3plus_m-v2-d8_mini_diffmatch.py (burn-in 1,000 iterations, confidence 0.8).
+# extractor of deeplabv3plus_m-v2-d8_mini_extractor.py, with the mini world's pseudo-label
+# rule of configs/diffmatch/fashion-scenes_diffmatch_1-16.py (burn-in 1,000 iterations,
+# confidence 0.8).
 _base_ = ['./deeplabv3plus_m-v2-d8_mini_extractor.py']
 model = dict(
     _delete_=True,

@@ -75,6 +75,23 @@ def test_every_parameter_gets_a_gradient():
     assert not missing
 
 
+def test_self_conditioning_reads_the_previous_estimate():
+    denoiser = MaskDenoiser(num_classes=5, label_encoding='one_hot', self_condition=True,
+                            **TINY).eval()
+    assert denoiser.mask_embed.in_channels == 10  # y_t and the previous estimate
+    z, y_t, logsnr = inputs(denoiser)
+    first = denoiser(z, y_t, logsnr)
+    assert torch.equal(first, denoiser(z, y_t, logsnr, torch.zeros_like(y_t)))
+    assert not torch.allclose(first, denoiser(z, y_t, logsnr, first))
+    with pytest.raises(CdmxError, match='same shape'):
+        denoiser(z, y_t, logsnr, first[:, :3])
+    plain = MaskDenoiser(num_classes=5, label_encoding='one_hot', **TINY)
+    with pytest.raises(CdmxError, match='self_condition=True'):
+        plain(z, y_t, logsnr, first)
+    with pytest.raises(CdmxError, match='self_condition'):
+        MaskDenoiser(num_classes=5, self_condition=1, **TINY)
+
+
 @pytest.mark.parametrize('encoding,channels', [('analog_bits', 3), ('one_hot', 5),
                                                ('embedding', 3)])
 def test_encode_decode_round_trip_and_ignore(encoding, channels):

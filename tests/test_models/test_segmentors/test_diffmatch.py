@@ -167,6 +167,41 @@ def test_sampling_steps_and_trajectory():
         assert model(data['inputs'], mode='tensor').shape == (2, NUM_CLASSES, 8, 8)
 
 
+def test_self_conditioning_in_training_and_sampling(monkeypatch):
+    denoiser = dict(type='MaskDenoiser', embed_dims=16, num_layers=1, num_heads=2, num_levels=2,
+                    num_points=2, feedforward_channels=32, self_condition=True)
+    model = build(denoiser=denoiser, class_prior=[0.9, 0.05, 0.05], debias_sampling=0.5)
+    calls = []
+    forward = model.denoiser.forward
+
+    def recording(z, y_t, logsnr, y0_prev=None):
+        out = forward(z, y_t, logsnr, y0_prev)
+        calls.append((y0_prev, out, torch.is_grad_enabled()))
+        return out
+
+    monkeypatch.setattr(model.denoiser, 'forward', recording)
+    data = model.data_preprocessor(batch(2), True)
+    per_loss = []
+    for _ in range(8):
+        calls.clear()
+        model.loss(**copy.deepcopy(data))
+        per_loss.append(len(calls))
+        if len(calls) == 2:  # a no-gradient first estimate, then the refinement read it
+            assert calls[0][0] is None and not calls[0][2]
+            assert calls[1][0] is calls[0][1] and calls[1][2]
+        else:
+            assert calls[0][0] is None and calls[0][2]
+    assert set(per_loss) == {1, 2}
+    calls.clear()
+    model.eval()
+    with torch.no_grad():
+        steps = model.sample(torch.randn(2, 16, 8, 8))
+    assert calls[0][0] is None
+    for (previous, _, _), (_, raw, _) in zip(calls[1:], calls[:-1]):
+        assert previous is raw  # the raw estimate, not its debiased version
+    assert not torch.equal(steps[0], calls[0][1])  # the result is debiased
+
+
 @pytest.mark.parametrize('encoding', ['analog_bits', 'one_hot'])
 def test_debias_sampling_divides_each_step_by_the_prior(encoding):
     denoiser = dict(type='MaskDenoiser', embed_dims=16, num_layers=1, num_heads=2, num_levels=2,

@@ -123,7 +123,7 @@ def test_padding_is_never_pseudo_labelled():
 
 def test_class_prior_initialised_from_labelled_then_ema():
     model = build(prior_momentum=0.9)
-    model.labelled_counts.copy_(torch.tensor([7.0, 1.0, 0.0], dtype=torch.float64))
+    model.student.gt_class_counts.copy_(torch.tensor([7.0, 1.0, 0.0], dtype=torch.float64))
     pseudo = torch.tensor([[[0, 0, 1, 255]]])
     prior = model._update_unlabelled_prior(pseudo)
     labelled = torch.tensor([8.0, 2.0, 1.0]) / 11
@@ -238,6 +238,7 @@ def test_diffmatch_fixed_class_prior_is_the_labelled_prior():
     model = MODELS.build(dict(type='SemiSupervisedSegmentor', segmentor=seg,
                               data_preprocessor=dict(type='MultiBranchSegDataPreProcessor',
                                                      data_preprocessor=PREPROCESSOR)))
-    model.labelled_counts.fill_(5.0)
-    assert model.labelled_prior().tolist() == [0.5, 0.25, 0.25]
-    assert build().labelled_prior().tolist() == pytest.approx([1 / 3] * 3)
+    model.student.gt_class_counts.fill_(5.0)
+    nothing = torch.full((1, 2, 2), 255)  # no pseudo-label: the prior is its initial value
+    assert model._update_unlabelled_prior(nothing).tolist() == [0.5, 0.25, 0.25]
+    assert build()._update_unlabelled_prior(nothing).tolist() == pytest.approx([1 / 3] * 3)
