@@ -1,5 +1,4 @@
 """tools/visualization/diffmatch_trajectory.py on a tiny DiffMatch and a two-image test set."""
-import importlib.util
 import os
 import sys
 
@@ -9,19 +8,12 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from PIL import Image
-from tool_runner import REPO_ROOT
+from tool_runner import REPO_ROOT, load_module
 
 from cdmx.registry import MODELS
 from cdmx.utils.errors import CdmxError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def load_module(name: str, path: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # The segmentor tests' tiny models and toy scenes (ResNetV1c-18 with 8 base channels, 3 classes).

@@ -1,24 +1,16 @@
 """tools/analysis_tools/eval_auxiliary_head.py: DiffMatch scored through its auxiliary head."""
-import importlib.util
 import os
 
 import pytest
 import torch
 from mmengine.registry import init_default_scope
 from mmseg.models.utils import resize
-from tool_runner import REPO_ROOT
+from tool_runner import REPO_ROOT, load_module
 
 from cdmx.registry import MODELS
 from cdmx.utils.errors import CdmxError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def load_module(name: str, path: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 tiny = load_module('tiny_segmentors', os.path.join(

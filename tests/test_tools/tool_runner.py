@@ -1,4 +1,6 @@
-"""Running the tools as a user does: fresh interpreters, from the repository root."""
+"""Running the tools as a user does (fresh interpreters, from the repository root), or importing
+a tool's file in-process."""
+import importlib.util
 import os
 import re
 import socket
@@ -47,3 +49,11 @@ def logged_iterations(log: str) -> dict:
 def assert_ok(result: subprocess.CompletedProcess) -> None:
     assert result.returncode == 0, f'exit {result.returncode}\n{result.stdout[-3000:]}\n' \
         f'{result.stderr[-5000:]}'
+
+
+def load_module(name: str, path: str):
+    """Import the Python file ``path`` as module ``name`` (tools are scripts, not packages)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
