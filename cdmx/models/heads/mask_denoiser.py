@@ -10,8 +10,8 @@ The design follows the one DiffMatch borrows from DDP (Ji et al. 2023):
   layer predicts a FiLM scale and shift applied after the layer, ``h <- h (1 + s) + b``
   (zero-initialised, so the FiLM starts as the identity);
 * ``L`` (default 4) layers of multi-scale deformable attention (mmcv's
-  ``MultiScaleDeformableAttention``; on CPU it runs mmcv's pure-PyTorch path
-  ``multi_scale_deformable_attn_pytorch``) + LayerNorm + FFN + LayerNorm, post-norm as in
+  ``MultiScaleDeformableAttention`` with its CUDA op; elsewhere the faster pure-PyTorch path of
+  :mod:`cdmx.models.layers.deformable_attention`) + LayerNorm + FFN + LayerNorm, post-norm as in
   Deformable DETR's encoder. Every pixel of the 1/4-scale map is a query; its reference point is
   the pixel centre.
 * Multi-scale values: the extractor gives one 1/4-scale map, so each layer builds its
@@ -50,11 +50,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from mmcv.cnn.bricks.transformer import FFN
-from mmcv.ops import MultiScaleDeformableAttention
 from mmengine.model import BaseModule
 
 from cdmx.diffusion.analog_bits import (PROB_EPS, bits_to_ids, bits_to_log_probs, class_codes,
                                        ids_to_bits, num_bits)
+from cdmx.models.layers import PointsFirstDeformableAttention
 from cdmx.registry import HEADS
 from cdmx.utils.errors import CdmxError
 
@@ -113,7 +113,7 @@ class DenoiserLayer(nn.Module):
                  feedforward_channels: int, dropout: float, time_dims: int):
         super().__init__()
         self.num_levels = num_levels
-        self.attn = MultiScaleDeformableAttention(
+        self.attn = PointsFirstDeformableAttention(
             embed_dims=embed_dims, num_heads=num_heads, num_levels=num_levels,
             num_points=num_points, dropout=dropout, batch_first=True)
         self.norm1 = nn.LayerNorm(embed_dims)

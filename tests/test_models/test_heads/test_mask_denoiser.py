@@ -1,10 +1,10 @@
-"""MaskDenoiser: shapes, mmcv's CPU deformable attention path, time FiLM, label encodings."""
+"""MaskDenoiser: shapes, the CPU deformable attention path, time FiLM, label encodings."""
 import pytest
 import torch
-from mmcv.ops import multi_scale_deform_attn
 
 from cdmx.models.heads import MaskDenoiser
 from cdmx.models.heads.mask_denoiser import pyramid, reference_points
+from cdmx.models.layers import deformable_attention
 from cdmx.registry import HEADS, MODELS
 from cdmx.utils.errors import CdmxError
 
@@ -29,15 +29,15 @@ def test_output_shape_and_bits():
     assert denoiser(z, y_t, logsnr).shape == (2, 5, 8, 8)
 
 
-def test_runs_mmcv_pure_pytorch_attention_on_cpu(monkeypatch):
+def test_runs_the_points_first_attention_on_cpu(monkeypatch):
     calls = []
-    original = multi_scale_deform_attn.multi_scale_deformable_attn_pytorch
+    original = deformable_attention.deformable_attention_points_first
 
     def counting(*args, **kwargs):
         calls.append(args[1].tolist())  # the spatial shapes of the levels
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(multi_scale_deform_attn, 'multi_scale_deformable_attn_pytorch', counting)
+    monkeypatch.setattr(deformable_attention, 'deformable_attention_points_first', counting)
     denoiser = MaskDenoiser(num_classes=4, **TINY)
     denoiser(*inputs(denoiser, size=7))
     assert calls == [[[7, 7], [4, 4], [2, 2]]] * 2  # one call per layer, ceil-pooled levels
