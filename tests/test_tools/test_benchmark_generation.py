@@ -5,18 +5,15 @@ import re
 import numpy as np
 import pytest
 from PIL import Image
-from tool_runner import REPO_ROOT, assert_ok, run_tool
+from tool_runner import REPO_ROOT, assert_ok, load_module, run_tool
 
 TOOL = 'analysis_tools/benchmark_generation.py'
 
 
 @pytest.fixture(scope='module')
 def tiny_sd(tmp_path_factory) -> str:
-    import importlib.util
-    path = os.path.join(REPO_ROOT, 'tests', 'test_generators', 'tiny_sd.py')
-    spec = importlib.util.spec_from_file_location('tiny_sd', path)
-    tiny = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tiny)
+    tiny = load_module('tiny_sd', os.path.join(REPO_ROOT, 'tests', 'test_generators',
+                                               'tiny_sd.py'))
     return tiny.save_tiny_sd(str(tmp_path_factory.mktemp('bench_sd') / 'pipeline'))
 
 

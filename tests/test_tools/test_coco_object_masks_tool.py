@@ -1,6 +1,5 @@
 """tools/dataset_converters/coco_object_masks.py on a tiny COCO folder written here: the masks it
 writes are the ones COCOObjectDataset and LoadCheckedAnnotations read back; its refusals."""
-import importlib.util
 import json
 import os
 import random
@@ -9,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
-from tool_runner import REPO_ROOT, assert_ok, run_tool
+from tool_runner import REPO_ROOT, assert_ok, load_module, run_tool
 
 from cdmx.datasets import COCOObjectDataset
 from cdmx.datasets.transforms.checked import LoadCheckedAnnotations
@@ -21,17 +20,10 @@ TOOL = 'tools/dataset_converters/coco_object_masks.py'
 COCO_IDS = [i for i in range(1, 91) if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)]
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('coco_tool', os.path.join(REPO_ROOT, TOOL))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def run_main(monkeypatch, *args):
     """The tool's ``main()`` in this process (a fresh interpreter per case costs ~10 s)."""
     monkeypatch.setattr(sys, 'argv', ['tool', *args])
-    load_tool().main()
+    load_module('coco_tool', os.path.join(REPO_ROOT, TOOL)).main()
 
 
 def expected_masks() -> dict:

@@ -3,7 +3,6 @@ mini-world DiffMatch config trained, tested and its checkpoint evaluated by mmse
 and IoUMetric (issue 5, section 6; the unit version with a plain DiffMatch checkpoint is in
 tests/test_models/test_segmentors/test_diffmatch.py)."""
 import copy
-import importlib.util
 import json
 import math
 import os
@@ -14,7 +13,7 @@ import torch
 from fixture_files import make_cityscapes
 from mmengine.config import Config
 from mmengine.runner import Runner
-from tool_runner import REPO_ROOT, assert_ok, run, run_tool
+from tool_runner import REPO_ROOT, assert_ok, load_module, run, run_tool
 
 from cdmx.datasets.fashion_scenes import FASHION_SCENES_CLASSES, FASHION_SCENES_PALETTE
 from cdmx.utils.setup_env import register_all_modules
@@ -22,9 +21,7 @@ from cdmx.utils.setup_env import register_all_modules
 
 def run_tool_main(path: str, monkeypatch, *args: str) -> None:
     """A tool's ``main()`` in this process (a fresh interpreter costs ~10 s here)."""
-    spec = importlib.util.spec_from_file_location('tool', os.path.join(REPO_ROOT, path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module('tool', os.path.join(REPO_ROOT, path))
     monkeypatch.setattr(sys, 'argv', ['tool', *args])
     module.main()
 

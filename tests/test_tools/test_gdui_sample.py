@@ -1,5 +1,4 @@
 """tools/gdui/sample.py on the mini-world configs, with models trained for two iterations."""
-import importlib.util
 import json
 import os
 import sys
@@ -9,7 +8,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 from PIL import Image
-from tool_runner import REPO_ROOT, assert_ok, run_tool
+from tool_runner import REPO_ROOT, assert_ok, load_module, run_tool
 
 from cdmx.utils.errors import CdmxError
 
@@ -84,10 +83,7 @@ def test_unconditional_sampling_and_bad_input(checkpoints, tmp_path):
 
 
 def test_bad_input_is_one_sentence(checkpoints, tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location('gdui_sample',
-                                                  os.path.join(REPO_ROOT, 'tools', TOOL))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_module('gdui_sample', os.path.join(REPO_ROOT, 'tools', TOOL))
     config = os.path.join(GDUI, 'sample_fashion-mnist-mini_pseudo-labels.py')
     for extra, match in (([], '--classifier-checkpoint'),
                          (['--classifier-checkpoint', checkpoints[1], '--classes', 'Hat'],

@@ -1,26 +1,18 @@
 """tools/generate.py as a user runs it: one process, two torchrun CPU processes, bad input."""
-import importlib.util
 import json
 import os
 import sys
 
 import pytest
-from tool_runner import HERE, REPO_ROOT, assert_ok, free_port, run, run_tool
+from tool_runner import HERE, REPO_ROOT, assert_ok, free_port, load_module, run, run_tool
 
 CONFIG = os.path.join(HERE, 'configs', 'generate_tiny.py')
-
-
-def load_module(path: str):
-    spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
 def options(tmp_path_factory, fashion_mnist_root) -> list:
     """``--cfg-options`` naming a tiny random SD folder and the test Fashion-MNIST folder."""
-    tiny = load_module(os.path.join(REPO_ROOT, 'tests', 'test_generators', 'tiny_sd.py'))
+    tiny = load_module('tiny_sd', os.path.join(REPO_ROOT, 'tests', 'test_generators', 'tiny_sd.py'))
     sd = tiny.save_tiny_sd(str(tmp_path_factory.mktemp('generate_sd') / 'pipeline'))
     return ['--cfg-options', f'generation.backend.pretrained={sd}',
             f'generation_dataset.dataset.data_root={fashion_mnist_root}']
@@ -64,7 +56,7 @@ def test_two_processes_write_the_same_bytes(one_process, options, tmp_path):
 
 
 def error_line(args: list, monkeypatch, capsys) -> str:
-    tool = load_module(os.path.join(REPO_ROOT, 'tools', 'generate.py'))
+    tool = load_module('generate', os.path.join(REPO_ROOT, 'tools', 'generate.py'))
     monkeypatch.setattr('sys.argv', ['generate.py', *args])
     with pytest.raises(SystemExit) as exit_info:
         tool.run_cli(tool.main)

@@ -1,32 +1,24 @@
 """show_pairs.py and measure_inversion_gap.py run as a user runs them, on a tiny SD folder."""
-import importlib.util
 import json
 import os
 
 import numpy as np
 import pytest
 from PIL import Image
-from tool_runner import REPO_ROOT, assert_ok, run_tool
+from tool_runner import REPO_ROOT, assert_ok, load_module, run_tool
 
 PAIRS = 'visualization/show_pairs.py'
 GAP = 'analysis_tools/measure_inversion_gap.py'
 
 
-def load_module(path: str):
-    """Import a file that is not on ``sys.path`` (a tool, a helper of another test folder)."""
-    spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def load_tool(tool: str):
-    return load_module(os.path.join(REPO_ROOT, 'tools', tool))
+    return load_module(os.path.basename(tool)[:-3], os.path.join(REPO_ROOT, 'tools', tool))
 
 
 @pytest.fixture(scope='module')
 def tiny_sd(tmp_path_factory) -> str:
-    tiny = load_module(os.path.join(REPO_ROOT, 'tests', 'test_generators', 'tiny_sd.py'))
+    tiny = load_module('tiny_sd', os.path.join(REPO_ROOT, 'tests', 'test_generators',
+                                                'tiny_sd.py'))
     return tiny.save_tiny_sd(str(tmp_path_factory.mktemp('tools_tiny_sd') / 'pipeline'))
 
 

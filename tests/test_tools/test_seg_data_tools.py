@@ -1,6 +1,5 @@
 """The segmentation data tools: MobileNetV2 weight converter, semi-supervised split writer and
 the mini world's scene writer (its full run is in tests/test_datasets/test_fashion_scenes.py)."""
-import importlib.util
 import json
 import os
 import sys
@@ -12,16 +11,13 @@ import torchvision
 from fixture_files import make_cityscapes
 from mmseg.models.backbones import MobileNetV2
 from PIL import Image
-from tool_runner import REPO_ROOT, assert_ok, run_tool
+from tool_runner import REPO_ROOT, assert_ok, load_module, run_tool
 
 from cdmx.utils.errors import CdmxError
 
 
 def load_tool(path: str):
-    spec = importlib.util.spec_from_file_location('tool', os.path.join(REPO_ROOT, path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module('tool', os.path.join(REPO_ROOT, path))
 
 
 @pytest.fixture(scope='module')

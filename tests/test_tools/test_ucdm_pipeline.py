@@ -6,8 +6,7 @@ import json
 import os
 
 import pytest
-from test_generate import load_module
-from tool_runner import REPO_ROOT, assert_ok, run_tool
+from tool_runner import REPO_ROOT, assert_ok, load_module, run_tool
 
 MAIN = os.path.join(REPO_ROOT, 'configs', 'ucdm', 'ucdm_wrn28-2_fashion-mnist-mini.py')
 SPLIT = dict(known=['T-shirt/top', 'Sandal'], unknown=['Bag', 'Coat'], new=['Trouser'],
@@ -45,7 +44,8 @@ default_hooks = dict(checkpoint=dict(interval=3))
 @pytest.fixture(scope='module')
 def pipeline(tmp_path_factory, fashion_mnist_root):
     tmp = tmp_path_factory.mktemp('ucdm_pipeline')
-    tiny = load_module(os.path.join(REPO_ROOT, 'tests', 'test_generators', 'tiny_sd.py'))
+    tiny = load_module('tiny_sd', os.path.join(REPO_ROOT, 'tests', 'test_generators',
+                                                'tiny_sd.py'))
     sd = tiny.save_tiny_sd(str(tmp / 'sd'))
     config = toy_config(str(tmp / 'ucdm_toy.py'), sd, fashion_mnist_root, str(tmp / 'cache'))
     work_dir = str(tmp / 'run')
