@@ -6,7 +6,8 @@
 #   bash tools/diffmatch_mini.sh
 # The runs go in two lanes, one thread each, on two CPU cores (timings in docs/results.md).
 # DIAGNOSE=1 adds a fifth run to the second lane, DiffMatch's segmentor on the labelled scenes
-# alone (what the semi-supervised loop adds to DiffMatch), about 14 minutes more.
+# alone (what the semi-supervised loop adds to DiffMatch), about 20 minutes more (3,000
+# labelled-only iterations at about 0.4 s).
 # Outputs under WORK (default work_dirs/diffmatch_mini):
 # <run>/ (training log, checkpoint, pseudo_label_stats.json/.png), <run>/test/ (metrics JSON,
 # reliability diagram, confusion matrix), <run>.log (the run's console) and results.md.

@@ -6,7 +6,7 @@
 # Iteration-based, as the samplers are infinite (SemiSupervisedSampler, InfiniteSampler).
 # Validation once, at the end (default_runtime saves the last checkpoint). 3,000 iterations of
 # 4 labelled + 4 unlabelled scenes: 48 passes over the 250 labelled scenes, 3.2 over the 3,750
-# unlabelled ones; tools/diffmatch_mini.sh (four runs in two lanes on two cores) took 39 min.
+# unlabelled ones; tools/diffmatch_mini.sh (four runs in two lanes on two cores) took 53 min.
 max_iters = 3000
 warmup_iters = 100
 optim_wrapper = dict(
