@@ -11,8 +11,10 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.cdmx-installed
 FASHION_MNIST ?= /usr/share/datasets/fashion-mnist
 PYTEST_ARGS ?=
+# One set of pins for every pip call below, build environments included (requirements/constraints.txt).
+export PIP_CONSTRAINT := $(CURDIR)/requirements/constraints.txt
 
-.PHONY: install data demo test clean
+.PHONY: install data demo test clean lock
 
 install: $(STAMP)
 
@@ -46,6 +48,14 @@ demo: install data
 
 test: install data
 	CDMX_FASHION_MNIST=$(FASHION_MNIST) $(PY) -m pytest $(PYTEST_ARGS)
+
+# Rewrite the lock (requirements/constraints.txt) from what .venv holds: after changing
+# requirements/, install once with PIP_CONSTRAINT= (pip resolves anew), run the tests, then lock.
+lock:
+	{ grep '^#' requirements/constraints.txt; \
+	  $(PIP) freeze --all --exclude-editable | grep -v '^pip==' | sed 's/^\(torch\|torchvision\)==/\1===/'; \
+	} > requirements/constraints.txt.new
+	mv requirements/constraints.txt.new requirements/constraints.txt
 
 clean:
 	rm -rf $(VENV) work_dirs

@@ -7,7 +7,7 @@ Each ``PREDICTIONS.csv`` is the file ``OpenSetMetric`` writes in a test run's wo
 re-scores it on its own, independently of the metric's code: closed-set accuracy over the known
 rows (``closed_pred == gt_label``), open-set accuracy over the known / unknown / new rows
 (``open_pred == gt_label``; unknown and new are right when predicted "other" = K) and the balance
-score = mean - population standard deviation of the three (divisor 3). Prints one Markdown table,
+score = mean - sample standard deviation of the three (divisor 2, as the paper's tables). Prints one Markdown table,
 rows in the order given, with the number of test images of each kind; ``--out`` also writes the
 numbers as JSON.
 """
@@ -39,7 +39,7 @@ def score(path: str) -> dict:
                  "MismatchDataset(part='test') predictions file.")
     accs = [100 * hits[kind] / counts[kind] for kind in KINDS]
     mean = sum(accs) / 3
-    std = math.sqrt(sum((a - mean) ** 2 for a in accs) / 3)
+    std = math.sqrt(sum((a - mean) ** 2 for a in accs) / 2)
     return dict(closed_accuracy=100 * closed / counts['known'], open_known=accs[0],
                 open_unknown=accs[1], open_new=accs[2], balance=mean - std, counts=counts)
 
@@ -58,7 +58,7 @@ def main() -> None:
         results[name] = score(path)
     counts = next(iter(results.values()))['counts']
     print(f'\nTest images: {counts["known"]} known, {counts["unknown"]} unknown, '
-          f'{counts["new"]} new. Accuracies in %; balance = mean - population std of the three '
+          f'{counts["new"]} new. Accuracies in %; balance = mean - sample std of the three '
           'open-set accuracies.\n')
     print('| method | closed-set | open known | open unknown | open new | balance |')
     print('|---|---|---|---|---|---|')

@@ -11,8 +11,9 @@ percent:
 - ``closed_accuracy``: ``pred_label == gt_label`` over the known-class images (K-way);
 - ``open_known`` / ``open_unknown`` / ``open_new``: ``open_label == gt_label`` over the known,
   unknown and new images (K+1-way; unknown and new are right when predicted "other" = K);
-- ``balance``: ``mean - std`` of those three open-set accuracies, with the population standard
-  deviation (divisor 3, ``statistics.pstdev``).
+- ``balance``: ``mean - std`` of those three open-set accuracies, with the sample standard
+  deviation (divisor n - 1 = 2, ``statistics.stdev``): the paper's tables only come out with it
+  (Tiny-ImageNet 60%, Table 4: 15.8 / 94.9 / 95.4 -> 22.9; the population std would give 31.3).
 
 Predictions file (CSV, UTF-8, one header row, one row per test image, sorted by ``index``)::
 
@@ -108,7 +109,7 @@ class OpenSetMetric(BaseMetric):
         return dict(closed_accuracy=accuracy(by_kind['known'], 'closed_pred'),
                     open_known=opened['known'], open_unknown=opened['unknown'],
                     open_new=opened['new'],
-                    balance=statistics.fmean(values) - statistics.pstdev(values))
+                    balance=statistics.fmean(values) - statistics.stdev(values))
 
     def _write(self, rows: List[dict]) -> None:
         """Write the CSV next to its final path, then rename it (never a half-written file)."""

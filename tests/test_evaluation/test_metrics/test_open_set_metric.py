@@ -44,7 +44,7 @@ def rescore(path):
         part = [r for r in rows if r['kind'] == kind]
         opened.append(100 * sum(r['open_pred'] == r['gt_label'] for r in part) / len(part))
     mean = sum(opened) / 3
-    std = math.sqrt(sum((a - mean) ** 2 for a in opened) / 3)
+    std = math.sqrt(sum((a - mean) ** 2 for a in opened) / 2)  # sample std (n - 1), as the paper
     return rows, dict(closed_accuracy=closed, open_known=opened[0], open_unknown=opened[1],
                       open_new=opened[2], balance=mean - std)
 
@@ -55,7 +55,7 @@ def test_values_by_hand_and_csv_rescored(tmp_path):
     metric.process({}, sample_dicts([5, 0, 7, 2, 1, 6, 3, 4]))  # any order, e.g. across ranks
     results = metric.evaluate(len(ROWS))
     mean = (50 + 50 + 100) / 3
-    std = math.sqrt(((50 - mean) ** 2 * 2 + (100 - mean) ** 2) / 3)  # population std
+    std = math.sqrt(((50 - mean) ** 2 * 2 + (100 - mean) ** 2) / 2)  # sample std (n - 1)
     expected = dict(closed_accuracy=75.0, open_known=50.0, open_unknown=50.0, open_new=100.0,
                     balance=mean - std)
     assert results == {f'open_set/{k}': pytest.approx(v) for k, v in expected.items()}
