@@ -1,34 +1,44 @@
 #!/usr/bin/env bash
 # UCDM's mini world end to end (what `make demo` runs): pretrain the mini Stable Diffusion if it
-# is not cached, generate the pair caches, train and test UCDM and its two baselines, print the
-# table. Every stage reuses what is complete (the mini SD, complete cache shards), so a second
-# run only trains and tests. Paths are the configs' defaults: work_dirs/foundation/mini_sd,
-# work_dirs/ucdm_cache/*, work_dirs/<config name>/ (predictions.csv, labelling.json/.png).
+# is not cached, generate the pair caches, train and test UCDM and its two baselines on seed 0
+# through the seeds tool, print the table. Every stage reuses what is complete (the mini SD,
+# complete cache shards, tested seeds), so a second run only prints. Outputs:
+# work_dirs/foundation/mini_sd, work_dirs/ucdm_cache/*, work_dirs/ucdm_mini/<run>/seed_<S>/
+# (checkpoints, predictions.csv, labelling.json/.png), work_dirs/ucdm_mini/summary_*.{md,json}.
 #   CDMX_FASHION_MNIST=/usr/share/datasets/fashion-mnist bash tools/ucdm_mini.sh
+# UCDM_SEEDS="0 1 2" runs the results page's headline (seed 0 is reused when it is there).
+# Generation and training run in LANES processes of one thread each (default: the number of
+# cores), which beats one process of that many threads on this scale (docs/results.md); the pair
+# caches do not depend on the number of lanes (cdmx.generators.engine).
 set -euo pipefail
 PY=${PYTHON:-python}
+SEEDS=${UCDM_SEEDS:-0}
+LANES=${LANES:-$(nproc)}
+OUT=work_dirs/ucdm_mini
 # OpenMP threads that spin while waiting collapse (4x slower, measured) as soon as another process
 # shares the cores; passive waiting costs little when the machine is idle.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-RUNS=(ucdm_wrn28-2_fashion-mnist-mini ucdm-random-noise_wrn28-2_fashion-mnist-mini
-      ucdm-true-labels_wrn28-2_fashion-mnist-mini)
-NAMES=("UCDM" "UCDM, random-noise generation (Table 5, IV)" "supervised upper bound (true labels)")
+RUNS=(UCDM=configs/ucdm/ucdm_wrn28-2_fashion-mnist-mini.py
+      random-noise=configs/ucdm/ucdm-random-noise_wrn28-2_fashion-mnist-mini.py
+      true-labels=configs/ucdm/ucdm-true-labels_wrn28-2_fashion-mnist-mini.py)
 stage() { echo; echo "=== $(date +%H:%M:%S) $*"; }
 
 stage "mini Stable Diffusion (reused when cached)"
 $PY tools/pretrain_foundation.py configs/foundation/mini_sd.py
 for run in "${RUNS[@]:0:2}"; do  # the true-labels run reuses UCDM's cache
-  stage "generate $run"
-  $PY tools/generate.py "configs/ucdm/$run.py"
+  stage "generate ${run%%=*}"
+  OMP_NUM_THREADS=1 $PY -m torch.distributed.run --nproc_per_node="$LANES" \
+    --master_port="${PORT:-29500}" tools/generate.py "${run#*=}" --launcher pytorch \
+    --cfg-options generation.num_threads=1
 done
+stage "train + test, seeds $SEEDS"
+$PY tools/analysis_tools/seeds.py "${RUNS[@]}" --seeds $SEEDS --jobs "$LANES" \
+  --work-dir-pattern "$OUT/{name}/seed_{seed}" --out "$OUT/summary_$(date +%Y%m%d_%H%M%S)" \
+  --metrics open_set/closed_accuracy open_set/open_known open_set/open_unknown \
+  open_set/open_new open_set/balance
+stage "results: seed ${SEEDS%% *} re-scored from its predictions files"
 table=()
-for i in "${!RUNS[@]}"; do
-  run=${RUNS[$i]}
-  stage "train $run"
-  $PY tools/train.py "configs/ucdm/$run.py"
-  stage "test $run"
-  $PY tools/test.py "configs/ucdm/$run.py" "work_dirs/$run/last_checkpoint"
-  table+=("${NAMES[$i]}=work_dirs/$run/predictions.csv")
+for run in "${RUNS[@]}"; do
+  table+=("${run%%=*}=$OUT/${run%%=*}/seed_${SEEDS%% *}/predictions.csv")
 done
-stage "results"
-$PY tools/analysis_tools/ucdm_table.py "${table[@]}" --out work_dirs/ucdm_mini_results.json
+$PY tools/analysis_tools/ucdm_table.py "${table[@]}"

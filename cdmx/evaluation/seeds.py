@@ -69,7 +69,7 @@ def summarize(values: Sequence[float], confidence: float = 0.95) -> Summary:
         return Summary(mean, math.nan, 1, math.nan, math.nan)
     std = math.sqrt(sum((v - mean)**2 for v in values) / (n - 1))
     half = stats.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n)
-    return Summary(mean, std, n, mean - half, mean + half)
+    return Summary(mean, std, n, float(mean - half), float(mean + half))
 
 
 def paired_difference(reference: Mapping[int, float], other: Mapping[int, float],

@@ -11,7 +11,11 @@ recipe = dict(
     data={{_base_.external}},
     image_size=32,  # 28x28 centred on a black 32x32 canvas
     prompt_template='A photo of a {}.',
-    tokenizer=dict(model_max_length=77),
+    # CLIP's BPE tokenizer with a 16-token context (SD: 77): the longest class prompt has 12
+    # tokens with BOS and EOS, and the padding to 77 cost 20% of each denoiser step
+    # (tools/analysis_tools/benchmark_mini_sd.py; docs/notes/foundation.md). Longer prompts are
+    # truncated at 16 tokens.
+    tokenizer=dict(model_max_length=16),
     # (3, 32, 32) <-> (4, 8, 8): two halvings, ~0.7M parameters.
     autoencoder=dict(
         in_channels=3,
@@ -49,8 +53,8 @@ recipe = dict(
         set_alpha_to_one=False,
         steps_offset=1,
         prediction_type='epsilon'),
-    # ~2.5 epochs of the 10,000 images, then ~13 epochs for the denoiser (~4 + ~13 minutes
-    # on 2 idle cores).
+    # ~2.5 epochs of the 10,000 images, then ~13 epochs for the denoiser (3 + 15 minutes on 2
+    # idle cores, docs/results.md).
     autoencoder_train=dict(steps=800, batch_size=32, lr=2e-3, kl_weight=1e-6),
     denoiser_train=dict(
         steps=1000,

@@ -79,6 +79,11 @@ def test_existing_outputs_are_never_overwritten(synthetic):
     assert (synthetic / 'summary.md').read_text() == 'keep me'
 
 
+def test_no_jobs_is_refused(synthetic):
+    with pytest.raises(seeds_tool.CdmxError, match='--jobs 0 runs nothing'):
+        aggregate(synthetic, '--jobs', '0')
+
+
 def test_a_diff_naming_an_unknown_config_is_refused(synthetic):
     with pytest.raises(seeds_tool.CdmxError, match='--diff names other'):
         aggregate(synthetic, '--diff', 'base', 'other')
@@ -93,7 +98,7 @@ def test_train_and_test_per_seed_a_failing_seed_then_a_resumed_rerun(tmp_path):
     (broken / 'last_checkpoint').write_text(str(broken / 'iter_2.pth'))
     command = [os.path.join('analysis_tools', 'seeds.py'), f'toy={TOY_CONFIG}', '--seeds', '0',
                '1', '--work-dir-pattern', pattern]
-    first = run_tool(*command, '--out', str(tmp_path / 'first'))
+    first = run_tool(*command, '--jobs', '2', '--out', str(tmp_path / 'first'))  # side by side
     assert first.returncode == 1, first.stdout + first.stderr
     failures = [line for line in first.stdout.splitlines() if line.startswith('toy seed 1 failed')]
     assert len(failures) == 1 and 'train exited' in failures[0]
@@ -117,3 +122,4 @@ def test_train_and_test_per_seed_a_failing_seed_then_a_resumed_rerun(tmp_path):
     # each seed trained with its own seed
     log = (broken / 'seeds.log').read_text()
     assert 'randomness.seed=1' in log and 'randomness.seed=0' not in log
+    assert 'toy seed 0: done' in first.stdout and 'toy seed 1: FAILED' in first.stdout

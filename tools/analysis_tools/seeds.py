@@ -2,7 +2,8 @@
 
     python tools/analysis_tools/seeds.py CONFIG [CONFIG ...] --seeds 0 1 2
         [--work-dir-pattern work_dirs/seeds/{name}/seed_{seed}] [--cfg-options KEY=VALUE ...]
-        [--aggregate] [--metrics M [M ...]] [--diff A B [--diff A B ...]] [--out PREFIX]
+        [--aggregate] [--jobs N] [--metrics M [M ...]] [--diff A B [--diff A B ...]]
+        [--out PREFIX]
 
 Each ``CONFIG`` is a config path or ``NAME=PATH`` (the name labels its row and its work dirs;
 default: the file name). For every config and seed the tool runs, as a user would,
@@ -10,7 +11,9 @@ default: the file name). For every config and seed the tool runs, as a user woul
     python tools/train.py CONFIG --work-dir DIR --cfg-options randomness.seed=S [KEY=VALUE ...]
     python tools/test.py CONFIG DIR/last_checkpoint --work-dir DIR --cfg-options (the same)
 
-in fresh processes (output to ``DIR/seeds.log``), then reads each test run's metrics JSON
+in fresh processes (output to ``DIR/seeds.log``; ``--jobs N`` runs N seeds at once, each with
+``OMP_NUM_THREADS`` = cores / N unless it is set: on a 2-core CPU two one-thread runs finish
+sooner than two two-thread runs in turn), then reads each test run's metrics JSON
 (``DIR/<timestamp>/<timestamp>.json``, mmengine's ``LoggerHook``) and reports per config and
 metric the mean, the sample standard deviation, n and the 95% Student-t interval
 (:mod:`cdmx.evaluation.seeds`), and for each compared pair the paired difference over the seeds
@@ -32,7 +35,9 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from cdmx.evaluation.seeds import (Summary, collect, find_test_metrics, paired_difference,
@@ -55,6 +60,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='work dir of one run, with {name} and {seed}')
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='passed to both tools/train.py and tools/test.py')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='how many (config, seed) runs at once (default: 1)')
     parser.add_argument('--aggregate', action='store_true',
                         help='run nothing; summarize existing work dirs')
     parser.add_argument('--metrics', nargs='+',
@@ -111,7 +118,8 @@ def found_seeds(pattern: str, name: str) -> List[int]:
     return sorted(seeds)
 
 
-def run_one(config: str, directory: str, seed: int, cfg_options: Sequence[str]) -> Optional[str]:
+def run_one(config: str, directory: str, seed: int, cfg_options: Sequence[str],
+            threads: Optional[int] = None) -> Optional[str]:
     """Train and test one seed in fresh processes; ``None`` or what failed, in a few words."""
     os.makedirs(directory, exist_ok=True)
     options = ['--cfg-options', f'randomness.seed={seed}', *cfg_options]
@@ -123,6 +131,8 @@ def run_one(config: str, directory: str, seed: int, cfg_options: Sequence[str]) 
             directory]
     env = dict(os.environ)
     env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # spinning threads collapse on shared cores
+    if threads is not None:
+        env.setdefault('OMP_NUM_THREADS', str(threads))
     with open(os.path.join(directory, 'seeds.log'), 'a', encoding='utf-8') as log:
         for step, command in (('train', train + options), ('test', test + options)):
             log.write(f'\n$ {" ".join(command)}\n')
@@ -136,28 +146,38 @@ def run_one(config: str, directory: str, seed: int, cfg_options: Sequence[str]) 
 
 
 def run_all(configs: Dict[str, str], seeds: Sequence[int], pattern: str,
-            cfg_options: Sequence[str]) -> Dict[Tuple[str, int], str]:
-    """Run every missing (config, seed); ``{(name, seed): one line}`` of the failures."""
+            cfg_options: Sequence[str], jobs: int = 1) -> Dict[Tuple[str, int], str]:
+    """Run every missing (config, seed), ``jobs`` at a time; ``{(name, seed): one line}`` of the
+    failures."""
     todo = [(name, seed) for name in configs for seed in seeds
             if find_test_metrics(work_dir(pattern, name, seed)) is None]
     done = len(configs) * len(seeds) - len(todo)
     if done:
         print(f'{done} run(s) already tested, kept as they are.', flush=True)
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
     failures = {}
-    for i, (name, seed) in enumerate(todo, 1):
+    lock = threading.Lock()
+
+    def one(numbered: Tuple[int, Tuple[str, int]]) -> None:
+        i, (name, seed) = numbered
         directory = work_dir(pattern, name, seed)
-        print(f'[{i}/{len(todo)}] {name} seed {seed}: train + test in {directory} '
-              f'(log: {directory}/seeds.log)', flush=True)
+        with lock:
+            print(f'[{i}/{len(todo)}] {name} seed {seed}: train + test in {directory} '
+                  f'(log: {directory}/seeds.log)', flush=True)
         start = time.time()
-        problem = run_one(configs[name], directory, seed, cfg_options)
+        problem = run_one(configs[name], directory, seed, cfg_options, threads)
         minutes, seconds = divmod(round(time.time() - start), 60)
-        if problem:
-            failures[name, seed] = (f'{name} seed {seed} failed ({problem}); see '
-                                    f'{directory}/seeds.log and run the same command again to '
-                                    'retry it.')
-            print(f'    FAILED after {minutes} min {seconds:02d} s', flush=True)
-        else:
-            print(f'    done in {minutes} min {seconds:02d} s', flush=True)
+        with lock:
+            if problem:
+                failures[name, seed] = (f'{name} seed {seed} failed ({problem}); see '
+                                        f'{directory}/seeds.log and run the same command again '
+                                        'to retry it.')
+            print(f'[{i}/{len(todo)}] {name} seed {seed}: '
+                  f'{"FAILED" if problem else "done"} after {minutes} min {seconds:02d} s',
+                  flush=True)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, enumerate(todo, 1)))
     return failures
 
 
@@ -270,6 +290,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.aggregate and not args.seeds:
         raise CdmxError('pass --seeds (e.g. --seeds 0 1 2), or --aggregate to summarize '
                         'existing work dirs.')
+    if args.jobs < 1:
+        raise CdmxError(f'--jobs {args.jobs} runs nothing; give 1 or more.')
     if args.seeds and len(set(args.seeds)) != len(args.seeds):
         raise CdmxError(f'--seeds {" ".join(map(str, args.seeds))} repeats a seed; give each '
                         'once.')
@@ -283,7 +305,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     prefix = output_prefix(args.out)
 
     failed = {} if args.aggregate else run_all(configs, args.seeds, args.work_dir_pattern,
-                                               args.cfg_options)
+                                               args.cfg_options, args.jobs)
     failures = list(failed.values())
     runs = read_runs(configs, args.seeds, args.work_dir_pattern, skip=list(failed))
     metrics = collect(runs, args.metrics)
