@@ -95,19 +95,24 @@ def paired_difference(reference: Mapping[int, float], other: Mapping[int, float]
     return summarize([other[s] - reference[s] for s in sorted(reference)], confidence)
 
 
-def find_test_metrics(work_dir: str) -> Optional[str]:
-    """The newest metrics JSON of a ``tools/test.py`` run in ``work_dir``, or ``None``.
+def list_test_metrics(work_dir: str) -> List[str]:
+    """The metrics JSONs of the ``tools/test.py`` runs in ``work_dir``, oldest first.
 
     mmengine's ``LoggerHook`` dumps a test run's metrics to ``<work_dir>/<timestamp>/<timestamp>
     .json`` (training logs go to ``<timestamp>/vis_data/``); timestamps sort in time order.
     """
-    found = [path for path in sorted(glob.glob(os.path.join(work_dir, '*', '*.json')))
-             if os.path.basename(path) == os.path.basename(os.path.dirname(path)) + '.json']
+    return [path for path in sorted(glob.glob(os.path.join(work_dir, '*', '*.json')))
+            if os.path.basename(path) == os.path.basename(os.path.dirname(path)) + '.json']
+
+
+def find_test_metrics(work_dir: str) -> Optional[str]:
+    """The newest test metrics JSON in ``work_dir``, or ``None``."""
+    found = list_test_metrics(work_dir)
     return found[-1] if found else None
 
 
-def read_test_metrics(path: str) -> Dict[str, float]:
-    """``{metric: value}`` of a test metrics JSON, without timings and non-numbers.
+def load_metrics_json(path: str) -> dict:
+    """The dictionary a test metrics JSON holds.
 
     Raises:
         CdmxError: The file is not a JSON object.
@@ -116,11 +121,17 @@ def read_test_metrics(path: str) -> Dict[str, float]:
         try:
             data = json.load(f)
         except json.JSONDecodeError as error:
-            raise CdmxError(f'{path} is not valid JSON ({error.msg}); re-run tools/test.py for '
-                            'that seed.') from None
+            raise CdmxError(f'{path} is not valid JSON ({error.msg}); give the metrics file of '
+                            'a tools/test.py run, or run the test again.') from None
     if not isinstance(data, dict):
-        raise CdmxError(f'{path} holds no metrics dictionary; re-run tools/test.py for that seed.')
-    return {key: float(value) for key, value in data.items()
+        raise CdmxError(f'{path} holds no metrics dictionary; give the metrics file of a '
+                        'tools/test.py run, or run the test again.')
+    return data
+
+
+def read_test_metrics(path: str) -> Dict[str, float]:
+    """``{metric: value}`` of a test metrics JSON, without timings and non-numbers."""
+    return {key: float(value) for key, value in load_metrics_json(path).items()
             if key not in NOT_METRICS and isinstance(value, (int, float))
             and not isinstance(value, bool)}
 

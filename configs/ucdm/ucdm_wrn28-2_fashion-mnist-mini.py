@@ -28,7 +28,7 @@ model = dict(backbone=dict(norm_cfg=dict(type='BN', momentum=0.1)),
 # from iteration 75 on (6 rounds). The paper labels every 40 of 400 epochs, its first round after
 # 40 epochs of training on the generated pairs; at iteration 15 (0.16 passes) the heads are not
 # trained yet but already confident, and a first round there labelled 1,029 images T-shirt/top of
-# which 259 were (balance 45.5 vs 57.5 when starting at 75, docs/results.md).
+# which 259 were (balance 45.5 vs 57.5 when starting at 75, docs/notes/ucdm.md).
 max_iters = 150
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=5e-3))
 param_scheduler = []

@@ -10,11 +10,10 @@ the 5 most / least frequent classes), plus ``aAcc`` and ``ECE`` where the run lo
 Prints one Markdown table, rows in the order given; ``--out`` also writes it to a file.
 """
 import argparse
-import glob
-import json
 import math
 import os
 
+from cdmx.evaluation.seeds import load_metrics_json, list_test_metrics
 from cdmx.utils.cli import run_cli
 from cdmx.utils.errors import CdmxError
 
@@ -31,35 +30,18 @@ def metrics_file(path: str) -> str:
     if not os.path.isdir(path):
         raise CdmxError(f'{path} is neither a metrics JSON nor a work dir; give the work dir of '
                         'a tools/test.py run or its <timestamp>/<timestamp>.json.')
-    candidates = []
-    for folder in sorted(glob.glob(os.path.join(path, '*', ''))):
-        stamp = os.path.basename(os.path.dirname(folder))
-        json_path = os.path.join(folder, f'{stamp}.json')
-        if os.path.isfile(json_path) and 'mIoU' in read_json(json_path):
-            candidates.append(json_path)
+    candidates = [json_path for json_path in list_test_metrics(path)
+                  if 'mIoU' in load_metrics_json(json_path)]
     if not candidates:
         raise CdmxError(f'{path} holds no <timestamp>/<timestamp>.json with mIoU; run '
                         f'tools/test.py with --work-dir {path} first.')
     return candidates[-1]  # timestamps sort in time order
 
 
-def read_json(path: str) -> dict:
-    with open(path) as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as error:
-            raise CdmxError(f'{path} is not valid JSON ({error.msg}); give the metrics file of '
-                            'a test run.') from None
-    if not isinstance(data, dict):
-        raise CdmxError(f'{path} holds no metrics dictionary; give the metrics file of a test '
-                        'run.')
-    return data
-
-
 def row(name: str, path: str) -> dict:
     """``{'run', 'file', <metric keys>}`` of one run."""
     file = metrics_file(path)
-    metrics = read_json(file)
+    metrics = load_metrics_json(file)
     missing = [key for key, _, required in COLUMNS if required and key not in metrics]
     if missing:
         raise CdmxError(f'{file} has no {missing}; evaluate with HeadTailIoUMetric (mIoU, head '

@@ -10,17 +10,17 @@
 # Two more: 2 sampling points per head and level instead of 4 (a 16x16 map; the mini table
 # took 39 min instead of 70 with the 128-d denoiser; 20.8 mIoU), and
 # debias_sampling = 0.35, Eq. 10's division by (C p)^0.35 at each DDIM step (22.6; the
-# semi-supervised mini DiffMatch: 22.9, and 20.9 at 0, docs/results.md). 0.35 was picked on
+# semi-supervised mini DiffMatch: 22.9, and 20.9 at 0, docs/notes/diffmatch.md). 0.35 was picked on
 # the validation scenes with the previous mini DiffMatch checkpoint (tau 0.1, 21.8 mIoU; the
 # training scenes' pixel counts as class_prior): 0.25 -> 23.4, 0.35 -> 23.8, 0.5 -> 23.9,
-# 1 -> 4.4 (every pixel goes to a rare class; commands in docs/results.md); the
+# 1 -> 4.4 (every pixel goes to a rare class; commands in docs/notes/diffmatch.md); the
 # lower of the two flat values, as a student trained on debiased pseudo-labels is less biased.
 # All of the above with a 128-d denoiser (4 heads, FFN 256). The denoiser is now 256-d, the
 # paper's width (8 heads, FFN 512): 23.8 against 22.6 on the labelled scenes alone, 24.3 and
 # 24.7 (the table) against 22.9 semi-supervised; it costs 1.6x the 128-d training time, paid for
 # by the faster CPU deformable attention (cdmx.models.layers). Measured and not taken: 64-d,
 # 2 layers 18.3; 6 layers 22.6; self-conditioning: within the spread between runs
-# (docs/results.md).
+# (docs/notes/diffmatch.md).
 _base_ = ['./deeplabv3plus_m-v2-d8_mini_extractor.py']
 denoiser = dict(
     type='MaskDenoiser',
