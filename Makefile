@@ -11,7 +11,8 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.cdmx-installed
 FASHION_MNIST ?= /usr/share/datasets/fashion-mnist
 PYTEST_ARGS ?=
-# One set of pins for every pip call below, build environments included (requirements/constraints.txt).
+# One set of pins for every pip call below, build environments included
+# (requirements/constraints.txt).
 export PIP_CONSTRAINT := $(CURDIR)/requirements/constraints.txt
 
 .PHONY: install data demo test clean lock
@@ -49,8 +50,9 @@ demo: install data
 test: install data
 	CDMX_FASHION_MNIST=$(FASHION_MNIST) $(PY) -m pytest $(PYTEST_ARGS)
 
-# Rewrite the lock (requirements/constraints.txt) from what .venv holds: after changing
-# requirements/, install once with PIP_CONSTRAINT= (pip resolves anew), run the tests, then lock.
+# Rewrite the lock (requirements/constraints.txt) from what .venv holds. After changing
+# requirements/: `rm -r .venv && make install PIP_CONSTRAINT=$PWD/requirements/build.txt`
+# (pip resolves anew, held only to setuptools<81), run the tests, then `make lock`.
 lock:
 	{ grep '^#' requirements/constraints.txt; \
 	  $(PIP) freeze --all --exclude-editable | grep -v '^pip==' | sed 's/^\(torch\|torchvision\)==/\1===/'; \
