@@ -22,7 +22,7 @@ import json
 import math
 import os
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 from scipy import stats
 
@@ -72,6 +72,19 @@ def summarize(values: Sequence[float], confidence: float = 0.95) -> Summary:
     return Summary(mean, std, n, float(mean - half), float(mean + half))
 
 
+def unpaired_seeds(reference: Iterable[int], other: Iterable[int],
+                   names: Sequence[str] = ('A', 'B')) -> Optional[str]:
+    """``None`` when both seed sets are equal, else the sentence naming the unpaired seeds."""
+    reference, other = set(reference), set(other)
+    parts = [f'seed(s) {", ".join(map(str, sorted(seeds)))} only in {name}'
+             for seeds, name in ((reference - other, names[0]), (other - reference, names[1]))
+             if seeds]
+    if not parts:
+        return None
+    return (f'{names[1]} cannot be paired with {names[0]}: {"; ".join(parts)}; run both on the '
+            'same seeds.')
+
+
 def paired_difference(reference: Mapping[int, float], other: Mapping[int, float],
                       names: Sequence[str] = ('A', 'B'),
                       confidence: float = 0.95) -> Summary:
@@ -85,13 +98,9 @@ def paired_difference(reference: Mapping[int, float], other: Mapping[int, float]
     Raises:
         CdmxError: The two were not run on the same seeds (the message names the unpaired ones).
     """
-    only_ref = sorted(set(reference) - set(other))
-    only_other = sorted(set(other) - set(reference))
-    if only_ref or only_other:
-        parts = [f'seed(s) {", ".join(map(str, seeds))} only in {name}'
-                 for seeds, name in ((only_ref, names[0]), (only_other, names[1])) if seeds]
-        raise CdmxError(f'{names[1]} cannot be paired with {names[0]}: {"; ".join(parts)}; run '
-                        'both on the same seeds.')
+    problem = unpaired_seeds(reference, other, names)
+    if problem:
+        raise CdmxError(problem)
     return summarize([other[s] - reference[s] for s in sorted(reference)], confidence)
 
 

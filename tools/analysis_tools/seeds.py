@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from cdmx.evaluation.seeds import (Summary, collect, find_test_metrics, paired_difference,
-                                   read_test_metrics, summarize)
+                                   read_test_metrics, summarize, unpaired_seeds)
 from cdmx.utils.cli import run_cli
 from cdmx.utils.errors import CdmxError
 
@@ -206,17 +206,6 @@ def read_runs(configs: Dict[str, str], seeds: Optional[Sequence[int]], pattern: 
     return runs
 
 
-def unpaired(runs: Dict[str, Dict[int, dict]], pairs: Sequence[Tuple[str, str]]) -> List[str]:
-    """One sentence per pair whose configs were not tested on the same seeds."""
-    problems = []
-    for a, b in pairs:
-        try:
-            paired_difference(dict.fromkeys(runs[a], 0.0), dict.fromkeys(runs[b], 0.0), (a, b))
-        except CdmxError as error:
-            problems.append(str(error))
-    return problems
-
-
 def decimals(values: Sequence[float]) -> int:
     """2 decimals for metrics in percent or larger, 4 for fractions."""
     finite = [abs(v) for v in values if math.isfinite(v)]
@@ -309,12 +298,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     failures = list(failed.values())
     runs = read_runs(configs, args.seeds, args.work_dir_pattern, skip=list(failed))
     metrics = collect(runs, args.metrics)
-    refused = unpaired(runs, pairs)
+    refused = {(a, b): unpaired_seeds(runs[a], runs[b], (a, b)) for a, b in pairs}
+    refused = {pair: problem for pair, problem in refused.items() if problem}
     if refused and not failures:
-        raise CdmxError(refused[0])
-    failures += refused  # a seed that failed just now: report the rest, refuse the pair
-    text, record = report(runs, metrics,
-                          [p for p in pairs if not set(runs[p[0]]) ^ set(runs[p[1]])])
+        raise CdmxError(next(iter(refused.values())))
+    failures += refused.values()  # a seed that failed just now: report the rest, refuse the pair
+    text, record = report(runs, metrics, [pair for pair in pairs if pair not in refused])
     record.update(command=[os.path.relpath(__file__)] + list(sys.argv[1:] if argv is None
                                                               else argv),
                   configs=configs, failed=failures)
