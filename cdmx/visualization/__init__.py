@@ -1,3 +1,4 @@
 from .labelling_plot import plot_labelling
+from .seeds_plot import plot_seeds
 
-__all__ = ['plot_labelling']
+__all__ = ['plot_labelling', 'plot_seeds']

@@ -50,6 +50,8 @@ def test_aggregation_reports_mean_sample_std_and_the_paired_difference(synthetic
     assert '| base | 0, 1, 2 | 0.6000 ± 0.1000 | 13.00 ± 3.61 |' in table
     assert '| new − base | 3 |' in table and '+1.33 [' in table
     assert table in capsys.readouterr().out
+    with open(synthetic / 'summary.png', 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
 
 
 def test_aggregation_without_seeds_takes_the_seeds_it_finds(synthetic):

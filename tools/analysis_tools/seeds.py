@@ -24,8 +24,9 @@ resumes the missing seeds only (a seed whose training stopped part-way resumes f
 ``last_checkpoint``). A seed that fails is reported in one line and the others go on; the exit
 status is then 1. ``--aggregate`` runs nothing and only reads existing work dirs (any layout the
 pattern describes, e.g. ``work_dirs/old/{name}_s{seed}``); without ``--seeds`` it takes the
-seeds it finds. The tables go to ``PREFIX.md`` and ``PREFIX.json`` (default
-``work_dirs/seeds/summary_<time>``); existing files are never overwritten.
+seeds it finds. The tables go to ``PREFIX.md`` and ``PREFIX.json``, and ``PREFIX.png`` shows
+every seed's value beside the mean and its interval (default ``work_dirs/seeds/summary_<time>``);
+existing files are never overwritten.
 """
 import argparse
 import glob
@@ -43,6 +44,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from cdmx.evaluation.seeds import (Summary, collect, find_test_metrics, paired_difference,
                                    read_test_metrics, summarize, unpaired_seeds)
 from cdmx.utils.cli import run_cli
+from cdmx.visualization.seeds_plot import plot_seeds
 from cdmx.utils.errors import CdmxError
 
 TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -69,7 +71,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--diff', nargs=2, action='append', metavar=('A', 'B'),
                         help='report the paired difference B - A (repeatable; default: each '
                         'config against the first)')
-    parser.add_argument('--out', help='write PREFIX.md and PREFIX.json (default: '
+    parser.add_argument('--out', help='write PREFIX.md, .json and .png (default: '
                         'work_dirs/seeds/summary_<time>)')
     return parser.parse_args(argv)
 
@@ -265,7 +267,8 @@ def output_prefix(out: Optional[str]) -> str:
     """``out`` or a new ``work_dirs/seeds/summary_<time>``; refuses to overwrite."""
     prefix = out or os.path.join('work_dirs', 'seeds',
                                  time.strftime('summary_%Y%m%d_%H%M%S'))
-    existing = [p for p in (prefix + '.md', prefix + '.json') if os.path.exists(p)]
+    existing = [p for p in (prefix + '.md', prefix + '.json', prefix + '.png')
+                if os.path.exists(p)]
     if existing:
         raise CdmxError(f'{" and ".join(existing)} already exist(s); choose another --out, '
                         'nothing is overwritten.')
@@ -312,8 +315,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         f.write(text)
     with open(prefix + '.json', 'w', encoding='utf-8') as f:
         json.dump(record, f, indent=2)
+    plot_seeds(runs, metrics, prefix + '.png')
     print('\n' + text)
-    print(f'wrote {prefix}.md and {prefix}.json')
+    print(f'wrote {prefix}.md, {prefix}.json and {prefix}.png')
     for line in failures:
         print(line)
     return 1 if failures else 0

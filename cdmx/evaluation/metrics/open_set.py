@@ -1,4 +1,4 @@
-"""UCDM's evaluation (Du et al., ICML 2025, §5): closed-set accuracy, open-set accuracy per kind of
+"""UCDM's evaluation (Du et al., ICML 2025, §4.1): closed-set accuracy, open-set accuracy per kind of
 test image and the balance score, plus a per-sample predictions file anyone can re-score.
 
 Each test sample (a ``DataSample`` from :class:`cdmx.models.classifiers.UCDMClassifier` in
