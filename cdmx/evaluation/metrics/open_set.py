@@ -1,5 +1,6 @@
-"""UCDM's evaluation (Du et al., ICML 2025, §4.1): closed-set accuracy, open-set accuracy per kind of
-test image and the balance score, plus a per-sample predictions file anyone can re-score.
+"""UCDM's evaluation (Du et al., ICML 2025, §4.1): closed-set accuracy, open-set accuracy per
+kind of test image and the balance score, plus a per-sample predictions file anyone can
+re-score.
 
 Each test sample (a ``DataSample`` from :class:`cdmx.models.classifiers.UCDMClassifier` in
 ``predict`` mode over ``MismatchDataset(part='test')``) carries ``gt_label`` (0..K-1 for the K
