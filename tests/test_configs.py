@@ -101,6 +101,9 @@ def check_pipeline(pipeline, what: str) -> None:
 def check_dataset(dataset, what: str) -> None:
     resolves(DATASETS, dataset, what)
     check_pipeline(dataset.get('pipeline'), f'{what}.pipeline')
+    check_pipeline(dataset.get('real_pipeline'), f'{what}.real_pipeline')  # UCDMPairDataset
+    for kind, generator in (dataset.get('generators') or {}).items():  # GeneratedPairs
+        resolves(GENERATORS, generator, f'{what}.generators.{kind}')
     for key in ('dataset', 'datasets', 'real', 'pairs'):  # wrappers; UCDMPairDataset's parts
         inner = dataset.get(key)
         for item in (inner if isinstance(inner, (list, tuple)) else [inner]):

@@ -16,6 +16,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from cdmx.datasets.generated_pairs import expect_generation
 from cdmx.engine import LAUNCHERS, setup_distributed
 from cdmx.registry import RUNNERS
 from cdmx.utils.cli import (default_work_dir, load_config, place_out_files, resolve_checkpoint,
@@ -68,6 +69,7 @@ def enable_amp(cfg: Config) -> None:
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
+    expect_generation(cfg)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     place_out_files(cfg)
     if args.amp:

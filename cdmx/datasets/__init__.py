@@ -4,6 +4,7 @@ from .cifar import CIFAR10, CIFAR100, CifarUnpickler, load_cifar_batch
 from .fashion_mnist import FASHION_MNIST_CLASSES, FashionMNIST, external_split, read_idx
 from .generated_pairs import GeneratedPairs
 from .ucdm_pairs import UCDMPairDataset
+from .ucdm_batch_sampler import UCDMBatchSampler
 from .mismatch import (SPLITS_DIR, MismatchDataset, available_splits, build_mismatch_indices,
                        load_split, resolve_classes, unknown_count)
 from .pseudo_labelled import PseudoLabelledDataset, read_labels_file

@@ -1,5 +1,6 @@
 """Tiny-ImageNet (200 classes of 64x64 images) from the folder layout of its official archive."""
 import os
+from typing import Optional
 
 import mmcv
 import numpy as np
@@ -34,25 +35,31 @@ class TinyImageNet(LazyImageDataset):
     Class id ``c`` is the ``c``-th wnid in sorted order (torchvision ``ImageFolder``'s order);
     ``metainfo['wnids']`` lists them and ``metainfo['classes']`` holds the first synonym of
     each in ``words.txt`` (e.g. ``n02124075`` -> ``'Egyptian cat'``). Images are returned as
-    ``(64, 64, 3)`` uint8 RGB (grey JPEGs are expanded to 3 channels); ``sample_idx`` is the
+    ``(64, 64, 3)`` uint8 RGB, or ``(size, size, 3)`` resized with pixel-area averaging when
+    ``size`` is given (grey JPEGs are expanded to 3 channels); ``sample_idx`` is the
     position in the split's sorted file list (train: by wnid, then file name; val: by file name).
 
     Args:
         data_root (str): The ``tiny-imagenet-200`` folder.
         split (str): ``'train'`` or ``'val'``. Defaults to ``'train'``.
+        size (int, optional): Side the images are resized to when decoded (UCDM's Table 17: 32).
         pipeline (Sequence): Transforms applied by ``__getitem__``.
         **kwargs: Other arguments of mmengine's ``BaseDataset``.
     """
 
     SPLITS = ('train', 'val')
 
-    def __init__(self, data_root: str, split: str = 'train', pipeline=(), **kwargs):
+    def __init__(self, data_root: str, split: str = 'train', size: Optional[int] = None,
+                 pipeline=(), **kwargs):
         if split not in self.SPLITS:
             raise CdmxError(f"TinyImageNet split '{split}' is unknown; use 'train' or 'val' (the "
                             'test folder has no labels).')
         if not os.path.isdir(data_root):
             raise _missing(data_root)
-        self.split = split
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise CdmxError(f'TinyImageNet size is {size!r}; give a positive side such as 32, '
+                            'or None for the native 64.')
+        self.split, self.size = split, size
         wnids = tuple(sorted(_read_lines(os.path.join(data_root, 'wnids.txt'))))
         words = {}
         for line in _read_lines(os.path.join(data_root, 'words.txt')):
@@ -95,4 +102,6 @@ class TinyImageNet(LazyImageDataset):
         if img is None:
             raise CdmxError(f"Tiny-ImageNet image {info['img_path']} cannot be decoded; replace it "
                             'with the file of the official archive.')
+        if self.size is not None and img.shape[:2] != (self.size, self.size):
+            img = mmcv.imresize(img, (self.size, self.size), interpolation='area')
         return img

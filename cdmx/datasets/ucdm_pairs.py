@@ -19,12 +19,18 @@ draw every epoch. mmengine calls ``set_epoch`` on samplers only, so the training
 labelling hook, at each epoch or every ``len(dataset) / batch_size`` iterations) calls
 :meth:`UCDMPairDataset.set_epoch`; without it every epoch reuses epoch 0's draws.
 
-**Augmentation.** ``pipeline`` (ending in mmpretrain's ``PackInputs``) runs on x+ and on x-
-separately, so they get independent random augmentations (crop shift, flip): the losses treat
-x+ and x- as two images and never compare them pixel by pixel. Real and generated images must
-have the same size (generate the cache at the real images' resolution, e.g. 28 for the mini
-world, and let the pipeline pad 28 -> 32 as ``configs/_base_/datasets/fashion-mnist_mini.py``
-does).
+**Augmentation.** ``pipeline`` (ending in mmpretrain's ``PackInputs``) runs on each generated
+image and ``real_pipeline`` (default: ``pipeline``) on each real one, x+ and x- separately. The
+paper (Table 17, official code) augments with flips only and not the generated images: its
+configs give ``pipeline`` no random transform and ``real_pipeline`` the flip. Real and generated
+images must have the same size (generate the cache at the real images' resolution, e.g. 28 for
+the mini world, and let both pipelines pad 28 -> 32 as ``configs/_base_/datasets/
+fashion-mnist_mini.py`` does).
+
+**Algorithm 2's steps.** :meth:`branch_groups` lists the items of each branch by seed (a seed
+of ``D`` has ``K`` items, one per class); :class:`cdmx.datasets.UCDMBatchSampler` draws each
+step from it (B seeds of ``D`` with all their pairs, B pseudo-known and B pseudo-unknown items).
+:attr:`version` counts the labelling rounds that changed the items.
 
 **Changing length.** :meth:`set_pseudo_labels` changes ``len(self)``: a seed leaving ``D``
 removes ``K`` generated items and adds one pseudo item, so the length never grows. mmengine's
@@ -38,12 +44,13 @@ items, each item is drawn ``floor(N0 / N)`` or ``ceil(N0 / N)`` times per pass o
 ``num_workers=0`` (the mini world's choice), or, with an epoch-based loop only, workers with
 ``persistent_workers=False`` so that each epoch copies the current state.
 """
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-from mmengine.dataset import BaseDataset
+from mmengine.dataset import BaseDataset, Compose
 
+from cdmx.models.losses.ucdm_loss import BRANCHES
 from cdmx.registry import DATASETS
 from cdmx.utils.errors import CdmxError
 from .generated_pairs import GeneratedPairs
@@ -68,8 +75,10 @@ class UCDMPairDataset(BaseDataset):
             ``MismatchDataset`` with ``part='train'`` whose ``sample_idx`` are the cache's seed
             ids and whose ``img`` is uint8 ``(R, R, 3)``. Its own pipeline serves only
             the labelling rounds (:attr:`unlabeled_pool`), not the training items.
-        pipeline (Sequence): Transforms applied to each image of a pair on its own (``img``
+        pipeline (Sequence): Transforms applied to each generated image on its own (``img``
             uint8 ``(R, R, 3)``), ending with ``dict(type='mmpretrain.PackInputs')``.
+        real_pipeline (Sequence, optional): The same for the real images of the pseudo
+            branches; defaults to ``pipeline``.
         seed (int): Seed of the pseudo-unknown items' random classes.
         true_labels (bool): Start with every real image labelled by its ground truth
             (``gt_label`` of ``real``: 0..K-1 known, K unknown), so ``D`` is empty and only the
@@ -80,10 +89,11 @@ class UCDMPairDataset(BaseDataset):
     """
 
     def __init__(self, pairs: Union[dict, GeneratedPairs], real: Union[dict, BaseDataset],
-                 pipeline: Sequence = (), seed: int = 0, true_labels: bool = False, **kwargs):
+                 pipeline: Sequence = (), real_pipeline: Optional[Sequence] = None,
+                 seed: int = 0, true_labels: bool = False, **kwargs):
         self.pairs = _build(pairs)
         self.real = _build(real)
-        self.seed, self.epoch = seed, 0
+        self.seed, self.epoch, self.version = seed, 0, 0
         self.num_classes = len(self.pairs.metainfo['classes'])
         real_classes = list(getattr(self.real, 'metainfo', {}).get('classes', ()))
         if real_classes and real_classes != list(self.pairs.metainfo['classes']):
@@ -96,6 +106,8 @@ class UCDMPairDataset(BaseDataset):
         kwargs['serialize_data'] = False
         super().__init__(metainfo=dict(classes=self.pairs.metainfo['classes']),
                          pipeline=list(pipeline), **kwargs)
+        self.real_pipeline = (self.pipeline if real_pipeline is None
+                              else Compose(list(real_pipeline)))
         if true_labels:
             self.set_pseudo_labels(*self._ground_truth())
 
@@ -189,6 +201,15 @@ class UCDMPairDataset(BaseDataset):
                                 f'known class id or {self.num_classes} for "other".')
         self._labels.update(zip(ids, labels))
         self.data_list = self.load_data_list()
+        self.version += 1
+
+    def branch_groups(self) -> Dict[str, List[List[int]]]:
+        """Item indices of each branch (keys :data:`BRANCHES`), grouped by seed: a seed of
+        ``D`` is one group of its ``K`` items, a pseudo-labelled image a group of one."""
+        groups: Dict[str, Dict[int, List[int]]] = {branch: {} for branch in BRANCHES}
+        for index, info in enumerate(self.data_list):
+            groups[info['branch']].setdefault(info['seed_id'], []).append(index)
+        return {branch: list(by_seed.values()) for branch, by_seed in groups.items()}
 
     # -- items ----------------------------------------------------------------------------------
 
@@ -220,8 +241,9 @@ class UCDMPairDataset(BaseDataset):
             info['negative'] = self._real_image(seed_id, self._real_index)
         return info
 
-    def _pack(self, image: np.ndarray, info: dict) -> dict:
-        results = self.pipeline(dict(img=image, img_shape=image.shape[:2],
+    def _pack(self, image: np.ndarray, info: dict, real: bool) -> dict:
+        pipeline = self.real_pipeline if real else self.pipeline
+        results = pipeline(dict(img=image, img_shape=image.shape[:2],
                                      ori_shape=image.shape[:2], gt_label=info['gt_label'],
                                      sample_idx=info['sample_idx']))
         if not isinstance(results, dict) or 'inputs' not in results \
@@ -233,8 +255,8 @@ class UCDMPairDataset(BaseDataset):
     def prepare_data(self, idx: int) -> dict:
         """``dict(inputs=(2, C, H, W) uint8 [x+, x-], data_samples=DataSample)``."""
         info = self.get_data_info(idx)
-        positive = self._pack(info['positive'], info)
-        negative = self._pack(info['negative'], info)
+        positive = self._pack(info['positive'], info, info['branch'] == 'pseudo_known')
+        negative = self._pack(info['negative'], info, info['branch'] == 'pseudo_unknown')
         if positive['inputs'].shape != negative['inputs'].shape:
             raise CdmxError(f'the pipeline made a {tuple(positive["inputs"].shape)} positive '
                             f'and a {tuple(negative["inputs"].shape)} negative; crop or resize '

@@ -17,6 +17,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from torch.nn.parallel import DistributedDataParallel
 
+from cdmx.models.bn_policy import freezes_parameters
 from cdmx.registry import MODEL_WRAPPERS
 from cdmx.utils.errors import CdmxError
 
@@ -27,6 +28,11 @@ _TORCHRUN_ENV = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT
 
 def setup_distributed(cfg: Config, launcher: str) -> None:
     """Prepare ``cfg`` (and on CPUs the process group) for ``Runner.from_cfg`` under ``launcher``.
+
+    A model whose batch-norm policy freezes parameters mid-training
+    (:func:`cdmx.models.bn_policy.freezes_parameters`) gets ``find_unused_parameters=True``
+    (unless the config sets it): DDP otherwise waits for their gradients and stops at the first
+    step after the freeze.
 
     Args:
         cfg: The run's config; ``cfg.launcher`` is set, and on CPUs ``cfg.model_wrapper_cfg``.
@@ -39,7 +45,11 @@ def setup_distributed(cfg: Config, launcher: str) -> None:
     if launcher not in LAUNCHERS:
         raise CdmxError(f"launcher '{launcher}' is unknown; use one of {', '.join(LAUNCHERS)}.")
     cfg.launcher = launcher
-    if launcher == 'none' or torch.cuda.is_available():
+    if launcher == 'none':
+        return
+    if cfg.get('find_unused_parameters') is None and freezes_parameters(cfg.get('model')):
+        cfg.find_unused_parameters = True
+    if torch.cuda.is_available():
         return
     if launcher == 'slurm':
         _export_slurm_env()

@@ -47,14 +47,14 @@ def pair_generator(seed: int, seed_id: int, class_id: int, kind: int) -> torch.G
     return torch.Generator().manual_seed(int(state[0]))
 
 
-def _plain(cfg) -> object:
+def plain_config(cfg) -> object:
     """A config (dict, ConfigDict, tuples) as plain JSON values, without runtime-only keys."""
     if hasattr(cfg, 'to_dict'):
         cfg = cfg.to_dict()
     if isinstance(cfg, dict):
-        return {k: _plain(v) for k, v in cfg.items() if k not in _RUNTIME_KEYS}
+        return {k: plain_config(v) for k, v in cfg.items() if k not in _RUNTIME_KEYS}
     if isinstance(cfg, (list, tuple)):
-        return [_plain(v) for v in cfg]
+        return [plain_config(v) for v in cfg]
     return json.loads(json.dumps(cfg))
 
 
@@ -169,7 +169,7 @@ class GenerationEngine:
         return ids
 
     def _backend_identity(self) -> dict:
-        identity = dict(config=_plain(self.backend_cfg))
+        identity = dict(config=plain_config(self.backend_cfg))
         folder = self.backend_cfg.get('pretrained')
         if isinstance(folder, str) and os.path.isdir(folder):
             identity['config_files_sha256'] = cache.folder_fingerprint(folder)
@@ -184,8 +184,8 @@ class GenerationEngine:
             dataset=dict(type=type(self.dataset).__name__, num_seeds=len(ids),
                          seed_ids_sha256=cache.sha256_bytes(ids.tobytes())),
             backend=self._backend_identity(),
-            generators=dict(positive=_plain(self.positive_cfg),
-                            negative=_plain(self.negative_cfg)),
+            generators=dict(positive=plain_config(self.positive_cfg),
+                            negative=plain_config(self.negative_cfg)),
             seed=self.seed, shard_size=self.shard_size, batch_size=self.batch_size)
 
     def _check_manifest(self, identity: dict) -> bool:

@@ -24,6 +24,12 @@ class NegativeGenerator(PairGenerator):
     ``inverter=dict(type='DDIMInverter', conditional=False)`` with ``eta=0`` is the plain
     inversion + reconstruction round trip (the erasure baseline).
 
+    ``steer = s > 0`` (beyond the paper, never a paper config's default) replaces Eq. 8's
+    unconditional prediction by one steered away from the class,
+    ``eps~ = eps(x_t, t, {}) - s (eps(x_t, t, C_y) - eps(x_t, t, {}))`` (classifier-free
+    guidance with scale ``-s``), so the reverse process also pushes ``C_y`` out instead of only
+    not restoring it.
+
     Args:
         backend (dict or StableDiffusionBackend): The model.
         prompt_template (str): ``C_y`` with one ``{}`` for the class name.
@@ -33,13 +39,19 @@ class NegativeGenerator(PairGenerator):
         inverter (dict, optional): INVERTERS config; ``backend``, ``num_inference_steps`` and
             ``strength`` are filled from this generator. Default: ``dict(type='DDIMInverter',
             guidance_scale=1.0, conditional=True)``.
+        steer (float): ``s >= 0``, the reverse process's push away from ``C_y``; 0 (the paper)
+            is Eq. 8's unconditional prediction.
         progress (bool): Show progress bars.
     """
 
-    def __init__(self, backend, prompt_template: str = 'A photo of a {}.',
+    def __init__(self, backend, prompt_template: str = 'A photo of a {}',
                  num_inference_steps: int = 20, eta: float = 0.2, strength: float = 1.0,
-                 inverter: Optional[dict] = None, progress: bool = False):
+                 inverter: Optional[dict] = None, steer: float = 0.0, progress: bool = False):
         super().__init__(backend, prompt_template, num_inference_steps, eta, strength, progress)
+        if isinstance(steer, bool) or not isinstance(steer, (int, float)) or not steer >= 0:
+            raise CdmxError(f'NegativeGenerator steer is {steer!r}; give s >= 0 (0: the paper\'s '
+                            'unconditional reverse process).')
+        self.steer = float(steer)
         cfg = dict(inverter or dict(type='DDIMInverter', guidance_scale=1.0, conditional=True))
         shared = dict(backend=self.backend, num_inference_steps=num_inference_steps,
                       strength=strength, progress=progress)
@@ -54,9 +66,14 @@ class NegativeGenerator(PairGenerator):
                          generator: Generator = None) -> torch.Tensor:
         """Seed latents ``(B, 4, h, w)`` -> negatives ``(B, 4, h, w)``, one per class name."""
         names = self.check_pairs(class_names, latents.shape[0])
-        prompt_embeds = self.prompt_embeddings(names) if self.inverter.conditional else None
-        x_t = self.inverter(latents, prompt_embeds)
-        eps_fn = UNetNoisePredictor(
-            self.backend.unet,
-            cond={'encoder_hidden_states': self.backend.unconditional_embeddings(len(names))})
+        prompt_embeds = (self.prompt_embeddings(names)
+                         if self.inverter.conditional or self.steer else None)
+        x_t = self.inverter(latents, prompt_embeds if self.inverter.conditional else None)
+        uncond = {'encoder_hidden_states': self.backend.unconditional_embeddings(len(names))}
+        if self.steer:
+            eps_fn = UNetNoisePredictor(self.backend.unet,
+                                        cond={'encoder_hidden_states': prompt_embeds},
+                                        uncond=uncond, guidance_scale=-self.steer)
+        else:
+            eps_fn = UNetNoisePredictor(self.backend.unet, cond=uncond)
         return self.sampler.sample(x_t, eps_fn, generator, progress=self.progress)

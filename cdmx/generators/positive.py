@@ -34,7 +34,7 @@ class PositiveGenerator(PairGenerator):
         progress (bool): Show progress bars.
     """
 
-    def __init__(self, backend, prompt_template: str = 'A photo of a {}.',
+    def __init__(self, backend, prompt_template: str = 'A photo of a {}',
                  num_inference_steps: int = 20, guidance_scale: float = 7.5, eta: float = 1.0,
                  strength: float = 1.0, progress: bool = False):
         super().__init__(backend, prompt_template, num_inference_steps, eta, strength, progress)

@@ -24,7 +24,7 @@ def add_backend_and_seed_arguments(parser: argparse.ArgumentParser, num_flag: st
                         help='number of seed images')
     parser.add_argument('--classes', nargs='+', help='class names of the prompts')
     parser.add_argument('--steps', type=int, default=20, help='DDIM steps')
-    parser.add_argument('--prompt-template', default='A photo of a {}.')
+    parser.add_argument('--prompt-template', default='A photo of a {}')
     parser.add_argument('--device', help='torch device (default: the config\'s, or cpu)')
     parser.add_argument('--torch-dtype', help='float32, float16 or bfloat16')
     parser.add_argument('--resize-policy', choices=('bicubic', 'pad'),

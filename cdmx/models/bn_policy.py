@@ -22,12 +22,21 @@ gradient accumulation). The count is a buffer (``iters_seen``), so it is saved i
 and a resumed run freezes at the same iteration. The official implementation first evaluates
 after one iteration, i.e. ``freeze_affine_after=1`` with ``eval_statistics='batch'``. Under
 distributed training a frozen parameter gets no gradient, so the DDP wrapper needs
-``find_unused_parameters=True`` once freezing is on.
+``find_unused_parameters=True`` once freezing is on: :func:`cdmx.engine.setup_distributed` sets
+it for every model config whose policy freezes (:func:`freezes_parameters`).
+
+A third, non-transductive choice keeps ``'running'`` statistics but re-estimates them on the
+real unlabeled training pool (:func:`reestimate_statistics`) before each labelling round
+(``ConfidenceLabellingHook(reestimate_bn=True)``) and before testing (``PoolBatchNormHook``):
+the statistics collected while training on generated images then no longer decide how real
+images are normalised.
 """
-from typing import Optional
+from typing import Iterable, Optional
 
 import torch
 import torch.nn as nn
+from mmengine.dist import all_reduce, get_world_size
+from mmengine.model import is_model_wrapper
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from cdmx.registry import MODELS
@@ -88,3 +97,56 @@ class BatchNormPolicy(nn.Module):
             norm.train(True)
             # Off: F.batch_norm gets no running buffers, so it neither reads nor updates them.
             norm.track_running_stats = training
+
+
+def freezes_parameters(model_cfg: Optional[dict]) -> bool:
+    """Whether a model config's ``bn_policy`` freezes BN parameters during training."""
+    policy = (model_cfg or {}).get('bn_policy') or {}
+    return policy.get('freeze_affine_after') is not None
+
+
+@torch.no_grad()
+def reestimate_statistics(model: nn.Module, loader: Iterable) -> int:
+    """Reset every BN layer's running statistics and re-estimate them over ``loader``.
+
+    Each BN layer ends with the plain average (PyTorch's ``momentum=None``) of the batch means
+    and unbiased variances of its inputs over all batches of ``loader`` (mmengine data batches,
+    run through the model's data preprocessor and ``mode='tensor'``), averaged again over ranks.
+    Only the BN layers run in training mode; no parameter changes. The model's modes are
+    restored.
+
+    Returns:
+        int: The number of batches seen on this rank.
+    """
+    net = model.module if is_model_wrapper(model) else model
+    norms = [m for m in net.modules() if isinstance(m, _BatchNorm)]
+    if not norms:
+        raise CdmxError(f'{type(net).__name__} has no batch-norm layer to re-estimate; drop the '
+                        'BN re-estimation from the config.')
+    modes = {m: m.training for m in net.modules()}
+    momenta = {m: (m.momentum, m.track_running_stats) for m in norms}
+    net.eval()
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None
+        norm.track_running_stats = True
+        norm.train()
+    batches = 0
+    try:
+        for data_batch in loader:
+            data = net.data_preprocessor(data_batch, False)
+            net(data['inputs'], mode='tensor')
+            batches += 1
+    finally:
+        for module, mode in modes.items():
+            module.training = mode
+        for norm, (momentum, track) in momenta.items():
+            norm.momentum, norm.track_running_stats = momentum, track
+    if batches == 0:
+        raise CdmxError('the BN re-estimation pool is empty; give it the unlabeled training '
+                        'images.')
+    if get_world_size() > 1:
+        for norm in norms:
+            all_reduce(norm.running_mean, op='mean')
+            all_reduce(norm.running_var, op='mean')
+    return batches

@@ -23,12 +23,13 @@ generation = dict(cache_dir=cache_dir)
 model = dict(backbone=dict(norm_cfg=dict(type='BN', momentum=0.1)),
              loss=dict(lambda2=2.0))
 
-# Paper optimiser (Adam, constant lr 5e-3, batch 32 pairs), on a CPU-sized schedule: 150
-# iterations (~1.6 passes over the 3,000 generated pairs). Labelling rounds every 15 iterations
-# from iteration 75 on (6 rounds). The paper labels every 40 of 400 epochs, its first round after
-# 40 epochs of training on the generated pairs; at iteration 15 (0.16 passes) the heads are not
-# trained yet but already confident, and a first round there labelled 1,029 images T-shirt/top of
-# which 259 were (balance 45.5 vs 57.5 when starting at 75, docs/notes/ucdm.md).
+# Paper optimiser (Adam, constant lr 5e-3), Algorithm 2's steps of B = 16 seeds, on a CPU-sized
+# schedule: 150 steps (~1.6 epochs, an epoch being ceil(1,500 seeds / 16) = 94 steps). Labelling
+# rounds every 15 steps from step 75 on (6 rounds), counted in steps because the schedule has
+# fewer epochs than the paper has rounds. The paper labels every 40 of 400 epochs, its first
+# round after 40 epochs of training on the generated pairs; at step 15 the heads are not trained
+# yet but already confident, and a first round there labelled 1,029 images T-shirt/top of which
+# 259 were (balance 45.5 vs 57.5 when starting at 75, docs/notes/ucdm.md).
 max_iters = 150
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=5e-3))
 param_scheduler = []
@@ -38,7 +39,6 @@ test_cfg = dict(type='TestLoop')
 
 custom_hooks = [
     dict(type='FiniteLossHook'),
-    dict(type='DatasetEpochHook'),
     dict(type='ConfidenceLabellingHook',
          pool={{_base_.labelling_pool}},  # the dataset: train_dataloader.dataset.real
          labeler=dict(type='ConfidencePairLabeler', delta=0.98),

@@ -14,7 +14,7 @@ _base_ = [
 ]
 
 cache_dir = 'work_dirs/ucdm_cache/tiny-imagenet_m60'
-generation = dict(cache_dir=cache_dir, resolution=64)
+generation = dict(cache_dir=cache_dir)
 train_dataloader = dict(dataset=dict(pairs=dict(cache_dir=cache_dir), real=dict(mismatch=0.6)))
 model = dict(
     closed_head=dict(num_classes=20),

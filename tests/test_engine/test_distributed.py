@@ -83,6 +83,12 @@ def test_an_existing_group_is_kept_and_unknown_wrappers_are_bad_input(clean_env)
         setup_distributed(cfg, 'pytorch')
         assert dist.group.WORLD is group
         assert cfg.model_wrapper_cfg['device_ids'] is None
+        assert not cfg.model_wrapper_cfg['find_unused_parameters']
+        # A BN policy that freezes parameters mid-training needs DDP's unused-parameter search.
+        frozen = Config(dict(model=dict(bn_policy=dict(type='BatchNormPolicy',
+                                                       freeze_affine_after=100))))
+        setup_distributed(frozen, 'pytorch')
+        assert frozen.model_wrapper_cfg['find_unused_parameters'] is True
         with pytest.raises(CdmxError, match="'NoSuchWrapper' is not in the model_wrapper"):
             setup_distributed(Config(dict(model_wrapper_cfg=dict(type='NoSuchWrapper'))),
                               'pytorch')

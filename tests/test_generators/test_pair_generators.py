@@ -59,7 +59,7 @@ def test_positive_follows_eq1_and_eq2(tiny_backend):
     sampler = DDIMSampler(tiny_backend.scheduler_config, 1)
     x_t = sampler.add_noise(latents, gens(3, 4))
     unet, t = tiny_backend.unet, sampler.start_timestep
-    cond = tiny_backend.encode_prompts(['A photo of a Coat.', 'A photo of a Bag.'])
+    cond = tiny_backend.encode_prompts(['A photo of a Coat', 'A photo of a Bag'])
     eps_c = unet(x_t, t, encoder_hidden_states=cond).sample
     eps_u = unet(x_t, t, encoder_hidden_states=tiny_backend.encode_prompts(['', ''])).sample
     a_t = sampler.scheduler.alphas_cumprod[t]
@@ -96,7 +96,7 @@ def test_negative_is_inversion_then_unconditional_reverse(tiny_backend):
     assert gen.inverter.conditional and gen.inverter.guidance_scale == 1.0
     out = gen.generate_latents(latents, ['Coat', 'Bag'])
     # by hand: conditional inversion with C_y, unconditional reverse on the same grid
-    cond = tiny_backend.encode_prompts(['A photo of a Coat.', 'A photo of a Bag.'])
+    cond = tiny_backend.encode_prompts(['A photo of a Coat', 'A photo of a Bag'])
     uncond = tiny_backend.encode_prompts(['', ''])
     unet = tiny_backend.unet
     x = latents

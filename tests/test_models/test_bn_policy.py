@@ -7,6 +7,7 @@ from mmpretrain.structures import DataSample
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from cdmx.models import BatchNormPolicy
+from cdmx.models.bn_policy import freezes_parameters, reestimate_statistics
 from cdmx.registry import MODELS
 from cdmx.utils.errors import CdmxError
 
@@ -124,3 +125,38 @@ def test_iteration_count_survives_a_checkpoint():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(CdmxError, match=match):
         BatchNormPolicy(**kwargs)
+
+
+def test_reestimated_statistics_are_the_average_over_the_pool():
+    model = build(dict(type='BatchNormPolicy', freeze_affine_after=0))
+    for seed in range(3):  # running statistics of "generated" batches
+        step(model, OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1)), seed)
+    model.eval()
+    gen = torch.Generator().manual_seed(7)
+    pool = [dict(inputs=[torch.randint(0, 256, (3, 8, 8), generator=gen, dtype=torch.uint8)
+                         for _ in range(5)], data_samples=[DataSample() for _ in range(5)])
+            for _ in range(3)]
+    params = [p.detach().clone() for p in model.parameters()]
+    assert reestimate_statistics(model, pool) == 3
+    assert not model.training and not any(m.training for m in norms(model))
+    assert all(torch.equal(a, b) for a, b in zip(params, model.parameters()))
+    # The stem's BN: the plain average of the three pool batches' means and variances.
+    stem_bn = norms(model)[0]
+    means, variances = [], []
+    with torch.no_grad():
+        for data_batch in pool:
+            x = model.backbone.stem(model.data_preprocessor(data_batch, False)['inputs'])
+            means.append(x.mean(dim=(0, 2, 3)))
+            variances.append(x.var(dim=(0, 2, 3), unbiased=True))
+    torch.testing.assert_close(stem_bn.running_mean, torch.stack(means).mean(0))
+    torch.testing.assert_close(stem_bn.running_var, torch.stack(variances).mean(0))
+    assert stem_bn.momentum == 0.1  # restored
+    with pytest.raises(CdmxError, match='pool is empty'):
+        reestimate_statistics(model, [])
+
+
+def test_freezing_policies_are_recognised_in_configs():
+    assert freezes_parameters(dict(bn_policy=dict(type='BatchNormPolicy',
+                                                  freeze_affine_after=100)))
+    assert not freezes_parameters(dict(bn_policy=dict(type='BatchNormPolicy')))
+    assert not freezes_parameters(dict(type='Net')) and not freezes_parameters(None)

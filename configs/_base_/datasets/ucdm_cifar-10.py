@@ -14,17 +14,28 @@ unlabeled_pool = dict(
     mismatch=0.6,
     pipeline={{_base_.test_pipeline}})
 
+# Augmentation of Table 17 and the official code: horizontal flips of the real images only,
+# the generated ones enter as they are; then normalisation (data_preprocessor).
+generated_pipeline = [dict(type='mmpretrain.PackInputs')]
+real_pipeline = [
+    dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='mmpretrain.PackInputs'),
+]
+# Algorithm 2's steps (UCDMBatchSampler): B = batch_size seeds of D with all K of their pairs,
+# plus B pseudo-known and B pseudo-unknown images; an epoch is one pass over the largest set.
 # Dataloader workers copy the dataset when they start: persistent_workers=False makes every
 # epoch copy the pseudo-labels of the rounds before it (UCDMPairDataset, "Workers").
 train_dataloader = dict(
     persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='UCDMBatchSampler'),
     dataset=dict(
         _delete_=True,
         type='UCDMPairDataset',
         pairs=dict(type='GeneratedPairs', cache_dir=None),
         real=unlabeled_pool,
-        pipeline={{_base_.train_pipeline}}))
+        pipeline=generated_pipeline,
+        real_pipeline=real_pipeline))
 
 test_dataloader = dict(
     _delete_=True,

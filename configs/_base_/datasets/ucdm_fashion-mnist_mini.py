@@ -24,14 +24,27 @@ unlabeled_pool = dict(
     mismatch=mismatch,
     pipeline={{_base_.test_pipeline}})
 
+# Augmentation as the paper's (Table 17): flips of the real images only; every image is padded
+# 28 -> 32 (the deterministic RandomCrop of the test pipeline).
+generated_pipeline = {{_base_.test_pipeline}}
+real_pipeline = [
+    dict(type='mmpretrain.RandomCrop', crop_size=32, padding=2),
+    dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='mmpretrain.PackInputs'),
+]
+# Algorithm 2's steps (UCDMBatchSampler) with B = 16: 16 seeds of D with both classes' pairs
+# (32 generated pairs, the 32 pairs a step had before Algorithm 2 was followed), 16 pseudo-known
+# and 16 pseudo-unknown pairs; the paper's B is 32 (Table 17), halved for CPU time.
 train_dataloader = dict(
-    batch_size=32,  # pairs (64 images per step), UCDM's batch size
+    batch_size=16,
+    batch_sampler=dict(type='UCDMBatchSampler'),
     dataset=dict(
         _delete_=True,
         type='UCDMPairDataset',
         pairs=dict(type='GeneratedPairs', cache_dir=cache_dir),
         real=unlabeled_pool,
-        pipeline={{_base_.train_pipeline}}))
+        pipeline=generated_pipeline,
+        real_pipeline=real_pipeline))
 # The dataloader of the labelling rounds; its dataset is train_dataloader.dataset.real.
 labelling_pool = dict(batch_size=250, num_workers=0,
                       sampler=dict(type='DefaultSampler', shuffle=False))
