@@ -40,15 +40,23 @@ class PositiveGenerator(PairGenerator):
         super().__init__(backend, prompt_template, num_inference_steps, eta, strength, progress)
         self.guidance_scale = guidance_scale
 
+    def noise_predictor(self, class_names: Sequence[str]) -> UNetNoisePredictor:
+        """Eq. 2's guided prediction for ``B`` class prompts ``C_y``."""
+        return UNetNoisePredictor(
+            self.backend.unet,
+            cond={'encoder_hidden_states': self.prompt_embeddings(class_names)},
+            uncond={'encoder_hidden_states':
+                    self.backend.unconditional_embeddings(len(class_names))},
+            guidance_scale=self.guidance_scale)
+
+    def start(self, latents: torch.Tensor, generator: Generator = None) -> torch.Tensor:
+        """Eq. 1: the seed latents ``(B, 4, h, w)`` noised to the start timestep."""
+        return self.sampler.add_noise(latents, generator)
+
     @torch.no_grad()
     def generate_latents(self, latents: torch.Tensor, class_names: Sequence[str],
                          generator: Generator = None) -> torch.Tensor:
         """Seed latents ``(B, 4, h, w)`` -> positives ``(B, 4, h, w)``, one per class name."""
         names = self.check_pairs(class_names, latents.shape[0])
-        eps_fn = UNetNoisePredictor(
-            self.backend.unet,
-            cond={'encoder_hidden_states': self.prompt_embeddings(names)},
-            uncond={'encoder_hidden_states': self.backend.unconditional_embeddings(len(names))},
-            guidance_scale=self.guidance_scale)
-        x_t = self.sampler.add_noise(latents, generator)
-        return self.sampler.sample(x_t, eps_fn, generator, progress=self.progress)
+        return self.sampler.sample(self.start(latents, generator), self.noise_predictor(names),
+                                   generator, progress=self.progress)

@@ -17,16 +17,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from cdmx.diffusion import UNetNoisePredictor
 from cdmx.diffusion.ddim import Generator
 from cdmx.registry import GENERATORS
-from .base import PairGenerator
 from .positive import PositiveGenerator
-
-
-def pure_noise(latents: torch.Tensor, generator: Generator, sigma: float) -> torch.Tensor:
-    """``x_T = sigma * z`` with ``z ~ N(0, I)`` of the shape of ``latents`` ``(B, 4, h, w)``;
-    with a list of generators, sample ``i`` draws from ``generator[i]`` only."""
-    noise = randn_tensor(latents.shape, generator=generator, device=latents.device,
-                         dtype=latents.dtype)
-    return noise * sigma
 
 
 @GENERATORS.register_module()
@@ -34,9 +25,9 @@ class RandomPositiveGenerator(PositiveGenerator):
     """Table 5's random positive: Eq. 2 with the class prompt from ``x_T ~ N(0, I)``.
 
     The reverse process of :class:`PositiveGenerator` (guidance ``gamma`` on ``C_y``, ``eta``)
-    over the whole grid, started from pure noise instead of the forward-noised seed (Eq. 1).
-    Arguments as :class:`PositiveGenerator` (``strength`` is 1: a pure-noise start has no seed
-    to keep).
+    over the whole grid, started from pure noise instead of the forward-noised seed (Eq. 1);
+    the seed latents give only the shape. Arguments as :class:`PositiveGenerator`
+    (``strength`` is 1: a pure-noise start has no seed to keep).
     """
 
     def __init__(self, backend, prompt_template: str = 'A photo of a {}',
@@ -45,22 +36,16 @@ class RandomPositiveGenerator(PositiveGenerator):
         super().__init__(backend, prompt_template, num_inference_steps, guidance_scale, eta,
                          strength=1.0, progress=progress)
 
-    @torch.no_grad()
-    def generate_latents(self, latents: torch.Tensor, class_names: Sequence[str],
-                         generator: Generator = None) -> torch.Tensor:
-        """Seed latents ``(B, 4, h, w)`` (their shape only) -> ``B`` class samples."""
-        names = self.check_pairs(class_names, latents.shape[0])
-        eps_fn = UNetNoisePredictor(
-            self.backend.unet,
-            cond={'encoder_hidden_states': self.prompt_embeddings(names)},
-            uncond={'encoder_hidden_states': self.backend.unconditional_embeddings(len(names))},
-            guidance_scale=self.guidance_scale)
-        x_t = pure_noise(latents, generator, self.sampler.scheduler.init_noise_sigma)
-        return self.sampler.sample(x_t, eps_fn, generator, progress=self.progress)
+    def start(self, latents: torch.Tensor, generator: Generator = None) -> torch.Tensor:
+        """``x_T = sigma_T z``, ``z ~ N(0, I)`` of the shape of ``latents`` ``(B, 4, h, w)``;
+        with a list of generators, sample ``i`` draws from ``generator[i]`` only."""
+        noise = randn_tensor(latents.shape, generator=generator, device=latents.device,
+                             dtype=latents.dtype)
+        return noise * self.sampler.scheduler.init_noise_sigma
 
 
 @GENERATORS.register_module()
-class RandomNegativeGenerator(PairGenerator):
+class RandomNegativeGenerator(RandomPositiveGenerator):
     """Table 5's random negative: Eq. 8 (unconditional, ``eta``) from ``x_T ~ N(0, I)``.
 
     The reverse process of :class:`NegativeGenerator` without the conditional inversion before
@@ -76,16 +61,12 @@ class RandomNegativeGenerator(PairGenerator):
 
     def __init__(self, backend, prompt_template: str = 'A photo of a {}',
                  num_inference_steps: int = 20, eta: float = 0.2, progress: bool = False):
-        super().__init__(backend, prompt_template, num_inference_steps, eta, strength=1.0,
-                         progress=progress)
+        super().__init__(backend, prompt_template, num_inference_steps, guidance_scale=1.0,
+                         eta=eta, progress=progress)
 
-    @torch.no_grad()
-    def generate_latents(self, latents: torch.Tensor, class_names: Sequence[str],
-                         generator: Generator = None) -> torch.Tensor:
-        """Seed latents ``(B, 4, h, w)`` (their shape only) -> ``B`` unconditional samples."""
-        names = self.check_pairs(class_names, latents.shape[0])
-        eps_fn = UNetNoisePredictor(
+    def noise_predictor(self, class_names: Sequence[str]) -> UNetNoisePredictor:
+        """Eq. 8's unconditional prediction (the class names only give the batch size)."""
+        return UNetNoisePredictor(
             self.backend.unet,
-            cond={'encoder_hidden_states': self.backend.unconditional_embeddings(len(names))})
-        x_t = pure_noise(latents, generator, self.sampler.scheduler.init_noise_sigma)
-        return self.sampler.sample(x_t, eps_fn, generator, progress=self.progress)
+            cond={'encoder_hidden_states':
+                  self.backend.unconditional_embeddings(len(class_names))})

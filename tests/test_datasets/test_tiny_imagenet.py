@@ -63,6 +63,18 @@ def test_images_are_rgb_uint8(tiny_root):
             np.testing.assert_allclose(mean, COLOURS[wnid], atol=6)
 
 
+def test_images_resized_to_ucdm_input_size(tiny_root):
+    """UCDM's Table 17 trains at 32x32: size=32 averages 2x2 blocks of the 64x64 JPEG."""
+    native, small = TinyImageNet(tiny_root, split='val'), TinyImageNet(tiny_root, split='val',
+                                                                        size=32)
+    big, img = native.get_data_info(1)['img'], small.get_data_info(1)['img']
+    assert img.shape == (32, 32, 3) and img.dtype == np.uint8
+    blocks = big.reshape(32, 2, 32, 2, 3).astype(float).mean(axis=(1, 3))
+    assert np.abs(img - blocks).max() <= 1
+    with pytest.raises(CdmxError, match='size is 0'):
+        TinyImageNet(tiny_root, split='val', size=0)
+
+
 def test_val_split_reads_annotations(tiny_root):
     ds = TinyImageNet(tiny_root, split='val')
     assert list(ds.get_gt_labels()) == [2, 0, 1, 0]

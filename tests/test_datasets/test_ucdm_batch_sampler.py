@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 from mmengine.dataset import DefaultSampler, InfiniteSampler, pseudo_collate
-from test_ucdm_pairs import CLASSES, PIPELINE, real_pool, unpad, write_cache
+from test_ucdm_pairs import CLASSES, PIPELINE, real_pool, tiny_classifier, unpad, write_cache
 
-from cdmx.registry import DATASETS, DATA_SAMPLERS, MODELS
+from cdmx.registry import DATASETS, DATA_SAMPLERS
 from cdmx.utils.errors import CdmxError
 
 K = len(CLASSES)
@@ -165,12 +165,7 @@ def test_only_real_images_get_the_real_pipeline(tmp_path, pool):
 def test_steps_train_the_classifier(dataset, pool):
     _, ids = pool
     dataset.set_pseudo_labels(ids[:3] + ids[10:13], [0, 1, 0, K, K, K])
-    model = MODELS.build(dict(
-        type='UCDMClassifier', backbone=dict(type='WideResNet', depth=10, widen_factor=1),
-        closed_head=dict(type='ClosedSetHead', num_classes=K, in_channels=64),
-        open_head=dict(type='OpenSetHead', num_classes=K, in_channels=64),
-        data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', mean=[73.0] * 3,
-                               std=[90.0] * 3, to_rgb=False)))
+    model = tiny_classifier()
     loader = torch.utils.data.DataLoader(dataset, batch_sampler=batch_sampler(dataset, 3),
                                          collate_fn=pseudo_collate)
     batch = next(iter(loader))

@@ -54,6 +54,16 @@ def world(tmp_path, fashion_mnist_root):
     return dataset, array, ids, reals
 
 
+def tiny_classifier():
+    """A WRN-10-1 UCDMClassifier for K classes, normalising Fashion-MNIST's grey levels."""
+    return MODELS.build(dict(
+        type='UCDMClassifier', backbone=dict(type='WideResNet', depth=10, widen_factor=1),
+        closed_head=dict(type='ClosedSetHead', num_classes=K, in_channels=64),
+        open_head=dict(type='OpenSetHead', num_classes=K, in_channels=64),
+        data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', mean=[73.0] * 3,
+                               std=[90.0] * 3, to_rgb=False)))
+
+
 def unpad(item) -> np.ndarray:
     """(2, 3, 32, 32) packed pair -> (2, 28, 28, 3) images (the padding of 2 removed)."""
     return item['inputs'][:, :, 2:30, 2:30].permute(0, 2, 3, 1).numpy()
@@ -136,12 +146,7 @@ def test_sampler_built_before_labelling_keeps_working(world):
 def test_batch_trains_the_ucdm_classifier(world):
     dataset, _, ids, _ = world
     dataset.set_pseudo_labels(ids[:2], [1, K])
-    model = MODELS.build(dict(
-        type='UCDMClassifier', backbone=dict(type='WideResNet', depth=10, widen_factor=1),
-        closed_head=dict(type='ClosedSetHead', num_classes=K, in_channels=64),
-        open_head=dict(type='OpenSetHead', num_classes=K, in_channels=64),
-        data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', mean=[73.0] * 3,
-                               std=[90.0] * 3, to_rgb=False)))
+    model = tiny_classifier()
     batch = pseudo_collate([dataset[i] for i in range(len(dataset))])
     losses = model(**model.data_preprocessor(batch, True), mode='loss')
     assert {'loss_generated', 'loss_pseudo_known', 'loss_pseudo_unknown'} <= set(losses)

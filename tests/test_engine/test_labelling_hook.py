@@ -106,7 +106,8 @@ class LabellingHookTestTrainWithPool(LabellingHookTestTrain):
 
 
 def _cfg(work_dir, length=2, resume_from=None, train_type='LabellingHookTestTrain',
-         by_epoch=True, pool_dataset=dict(type='LabellingHookTestPool'), begin=None):
+         by_epoch=True, pool_dataset=dict(type='LabellingHookTestPool'), begin=None,
+         reestimate_bn=False):
     """A Runner config training ``length`` epochs (``by_epoch``) or iterations."""
     loader = dict(batch_size=4, num_workers=0, collate_fn=dict(type='pseudo_collate'),
                   sampler=dict(type='DefaultSampler', shuffle=False))
@@ -118,7 +119,7 @@ def _cfg(work_dir, length=2, resume_from=None, train_type='LabellingHookTestTrai
             type='IterBasedTrainLoop', max_iters=length),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
         custom_hooks=[dict(type='ConfidenceLabellingHook', interval=1, max_rounds=2,
-                           by_epoch=by_epoch, begin=begin,
+                           by_epoch=by_epoch, begin=begin, reestimate_bn=reestimate_bn,
                            pool=dict(loader, dataset=pool_dataset) if pool_dataset
                            else dict(loader))],
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
@@ -213,6 +214,14 @@ def test_pool_defaults_to_the_training_datasets_unlabeled_pool(tmp_path):
 def test_no_pool_anywhere_is_refused(tmp_path):
     runner = _runner(tmp_path, pool_dataset=None)
     with pytest.raises(CdmxError, match='no unlabeled_pool'):
+        runner.train()
+
+
+def test_bn_reestimation_runs_before_each_round(tmp_path):
+    """reestimate_bn=True re-estimates BN statistics on the pool before scoring it; the toy
+    network has no BN layer, which the re-estimation refuses in one sentence."""
+    runner = _runner(tmp_path, reestimate_bn=True)
+    with pytest.raises(CdmxError, match='no batch-norm layer to re-estimate'):
         runner.train()
 
 
