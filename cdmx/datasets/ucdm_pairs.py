@@ -15,9 +15,10 @@ order (see :mod:`cdmx.models.classifiers.ucdm_classifier` for the batch format):
 The positive of a pseudo-unknown item is the real image's own cached positive for ``k`` (the
 seed with class ``k`` added), so the pair differs in class ``k`` only. ``k`` is drawn from
 ``numpy.random.default_rng([seed, epoch, seed id])``: the same for a given (epoch, image), a new
-draw every epoch. mmengine calls ``set_epoch`` on samplers only, so the training loop (e.g. the
-labelling hook, at each epoch or every ``len(dataset) / batch_size`` iterations) calls
-:meth:`UCDMPairDataset.set_epoch`; without it every epoch reuses epoch 0's draws.
+draw every epoch. mmengine calls ``set_epoch`` on samplers only, so :class:`UCDMBatchSampler`
+(at the start of each of its epochs) and ``DatasetEpochHook`` (epoch-based loops, before the
+dataloader workers start) call :meth:`UCDMPairDataset.set_epoch`; without them every epoch
+reuses epoch 0's draws.
 
 **Augmentation.** ``pipeline`` (ending in mmpretrain's ``PackInputs``) runs on each generated
 image and ``real_pipeline`` (default: ``pipeline``) on each real one, x+ and x- separately. The

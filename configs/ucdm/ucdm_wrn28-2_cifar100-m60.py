@@ -1,8 +1,9 @@
 # UCDM at paper scale on CIFAR-100 (20/60/20 known/unknown/new), mismatch 60% (Tables 14-17):
 # Stable Diffusion 2.0 from a user-supplied folder (CDMX_SD2), 20 steps, guidance 7.5, eta 1.0 /
-# 0.2; WRN-28-2, Adam 5e-3, batch 32, 400 epochs, lambda1 = 1, lambda2 = 5, labelling every
-# 40 epochs (10 rounds, delta 0.98). Not run by cdmx (needs GPUs and the datasets): see
-# docs/results.md. The other mismatch proportions inherit from this file.
+# 0.2; WRN-28-2, Adam 5e-3, Algorithm 2 steps of B = 32, 400 epochs, lambda1 = 1,
+# lambda2 = 5, labelling every 40 epochs (10 rounds, delta 0.98). Not
+# run by cdmx (needs GPUs and the datasets): see docs/results.md. The other mismatch
+# proportions inherit from this file.
 #   python tools/generate.py configs/ucdm/ucdm_wrn28-2_cifar100-m60.py
 #   python tools/train.py configs/ucdm/ucdm_wrn28-2_cifar100-m60.py
 _base_ = [

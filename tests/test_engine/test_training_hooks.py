@@ -63,24 +63,21 @@ def _runner(work_dir, loop: dict, hooks: list, nan_at: int = 0, sampler='Infinit
         experiment_name=os.path.basename(str(work_dir)))))
 
 
-def test_epochs_are_counted_under_an_iteration_loop(tmp_path):
-    # 10 items, batches of 4: an epoch ends once 12 items were drawn (iterations 3, 6, 9).
-    runner = _runner(tmp_path, dict(type='IterBasedTrainLoop', max_iters=10),
-                     [dict(type='DatasetEpochHook')])
-    runner.train()
-    assert runner.train_dataloader.dataset.calls == [(0, 0), (1, 12), (2, 24), (3, 36)]
-
-
-def test_epoch_based_loops_pass_the_runner_epoch(tmp_path):
+def test_epoch_based_loops_pass_the_runner_epoch_before_drawing(tmp_path):
     runner = _runner(tmp_path, dict(type='EpochBasedTrainLoop', max_epochs=2),
                      [dict(type='DatasetEpochHook')], sampler='DefaultSampler')
     runner.train()
-    assert [epoch for epoch, _ in runner.train_dataloader.dataset.calls] == [0, 0, 1]
+    # 10 items a epoch: epoch 1 is announced after the 10 draws of epoch 0.
+    assert runner.train_dataloader.dataset.calls == [(0, 0), (1, 10)]
 
 
-def test_dataset_without_set_epoch_is_refused(tmp_path):
-    runner = _runner(tmp_path, dict(type='IterBasedTrainLoop', max_iters=2),
+def test_iteration_loops_and_datasets_without_set_epoch_are_refused(tmp_path):
+    runner = _runner(tmp_path / 'iter', dict(type='IterBasedTrainLoop', max_iters=2),
                      [dict(type='DatasetEpochHook')])
+    with pytest.raises(CdmxError, match='serves epoch-based loops'):
+        runner.train()
+    runner = _runner(tmp_path / 'epoch', dict(type='EpochBasedTrainLoop', max_epochs=1),
+                     [dict(type='DatasetEpochHook')], sampler='DefaultSampler')
     runner.train_dataloader.dataset.set_epoch = None
     with pytest.raises(CdmxError, match='no set_epoch'):
         runner.train()
