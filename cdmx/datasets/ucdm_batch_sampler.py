@@ -75,9 +75,7 @@ class UCDMBatchSampler(Sampler):
         grow, ``D`` as images leave it) are drawn with repeats."""
         need = self.batch_size * self.world_size
         sizes = {b: len(groups[b]) for b in self.branches}
-        if not any(sizes.values()):
-            raise CdmxError('the UCDM training set is empty (no seed in D, no pseudo-labelled '
-                            'image); generate the cache of the pool first.')
+        self._steps(groups)  # refuses empty sets
         starting = ['generated'] if sizes['generated'] else self.branches
         short = {b: sizes[b] for b in starting if 0 < sizes[b] < need}
         if short:
@@ -87,8 +85,12 @@ class UCDMBatchSampler(Sampler):
                             'train_dataloader.batch_size or generate more seeds.')
 
     def _steps(self, groups: Dict[str, List[List[int]]]) -> int:
-        largest = max(len(groups[b]) for b in self.branches)  # >= 1 item: _check_fills
-        return max(1, math.ceil(largest / (self.batch_size * self.world_size)))
+        largest = max(len(groups[b]) for b in self.branches)
+        if not largest:
+            raise CdmxError(f'the UCDM training sets {self.branches} are all empty now (every '
+                            'image left D for a set this run does not train on); train on more '
+                            'sets or stop labelling earlier.')
+        return math.ceil(largest / (self.batch_size * self.world_size))
 
     def __len__(self) -> int:
         """Steps of one epoch over the dataset's current sets."""

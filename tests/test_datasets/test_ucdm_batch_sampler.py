@@ -138,6 +138,13 @@ def test_bad_batches_are_refused(dataset, kwargs, message):
     assert len(dataset) == 20 * K  # nothing changed
 
 
+def test_sets_that_all_ran_empty_are_refused(dataset, pool):
+    _, ids = pool
+    dataset.set_pseudo_labels(ids, [K] * len(ids))  # everything labelled "other"
+    with pytest.raises(CdmxError, match='are all empty now'):
+        batch_sampler(dataset, batch_size=2, branches=('generated', 'pseudo_known'))
+
+
 def test_plain_datasets_are_refused(pool):
     with pytest.raises(CdmxError, match='needs a UCDMPairDataset'):
         batch_sampler(pool[0], batch_size=2)
