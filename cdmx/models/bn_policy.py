@@ -12,7 +12,11 @@ both that and PyTorch's standard behaviour:
 - ``eval_statistics``: ``'running'`` normalises outside training with the running statistics
   (standard); ``'batch'`` normalises with the batch's own statistics and leaves the running ones
   untouched (BN in training mode with ``track_running_stats`` off). Predictions then depend on
-  the composition of each evaluation batch, as in the official implementation.
+  the composition of each evaluation batch, as in the official implementation. ``'pool'``
+  normalises with running statistics that are re-estimated on the real unlabeled training pool
+  (:func:`reestimate_statistics`) before each labelling round (``ConfidenceLabellingHook``) and
+  before testing (``PoolBatchNormHook``): a non-transductive choice in which the statistics
+  collected while training on generated images no longer decide how real images are normalised.
 
 Presets: standard BN is ``BatchNormPolicy()``; the official behaviour is
 ``BatchNormPolicy(freeze_affine_after=N, eval_statistics='batch')``.
@@ -24,12 +28,6 @@ after one iteration, i.e. ``freeze_affine_after=1`` with ``eval_statistics='batc
 distributed training a frozen parameter gets no gradient, so the DDP wrapper needs
 ``find_unused_parameters=True`` once freezing is on: :func:`cdmx.engine.setup_distributed` sets
 it for every model config whose policy freezes (:func:`freezes_parameters`).
-
-A third, non-transductive choice keeps ``'running'`` statistics but re-estimates them on the
-real unlabeled training pool (:func:`reestimate_statistics`) before each labelling round
-(``ConfidenceLabellingHook(reestimate_bn=True)``) and before testing (``PoolBatchNormHook``):
-the statistics collected while training on generated images then no longer decide how real
-images are normalised.
 """
 from typing import Iterable, Optional
 
@@ -42,7 +40,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from cdmx.registry import MODELS
 from cdmx.utils.errors import CdmxError
 
-EVAL_STATISTICS = ('running', 'batch')
+EVAL_STATISTICS = ('running', 'batch', 'pool')
 
 
 @MODELS.register_module()
@@ -55,8 +53,8 @@ class BatchNormPolicy(nn.Module):
     Args:
         freeze_affine_after (int, optional): Iteration N from which BN weight and bias are
             frozen; None never freezes them.
-        eval_statistics (str): ``'running'`` or ``'batch'``, the statistics BN normalises with
-            outside training.
+        eval_statistics (str): ``'running'``, ``'batch'`` or ``'pool'``, the statistics BN
+            normalises with outside training.
     """
 
     def __init__(self, freeze_affine_after: Optional[int] = None,
@@ -97,6 +95,14 @@ class BatchNormPolicy(nn.Module):
             norm.train(True)
             # Off: F.batch_norm gets no running buffers, so it neither reads nor updates them.
             norm.track_running_stats = training
+
+
+def uses_pool_statistics(model: nn.Module) -> bool:
+    """Whether ``model`` (or the model a wrapper holds) has a BN policy with ``'pool'``
+    statistics, which the labelling and test hooks re-estimate on the unlabeled pool."""
+    net = model.module if is_model_wrapper(model) else model
+    policy = getattr(net, 'bn_policy', None)
+    return getattr(policy, 'eval_statistics', None) == 'pool'
 
 
 def freezes_parameters(model_cfg: Optional[dict]) -> bool:

@@ -3,4 +3,4 @@
 #   python tools/train.py configs/ucdm/ucdm-fig4a-generated_wrn28-2_cifar10-m60.py
 _base_ = ['./ucdm_wrn28-2_cifar10-m60.py']
 
-custom_hooks = [dict(type='FiniteLossHook'), dict(type='DatasetEpochHook')]
+custom_hooks = [dict(type='FiniteLossHook'), dict(type='DatasetEpochHook'), {{_base_.pool_bn}}]

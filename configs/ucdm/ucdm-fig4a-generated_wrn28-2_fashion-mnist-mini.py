@@ -4,4 +4,4 @@
 #   python tools/train.py configs/ucdm/ucdm-fig4a-generated_wrn28-2_fashion-mnist-mini.py
 _base_ = ['./ucdm_wrn28-2_fashion-mnist-mini.py']
 
-custom_hooks = [dict(type='FiniteLossHook')]
+custom_hooks = [dict(type='FiniteLossHook'), {{_base_.pool_bn}}]

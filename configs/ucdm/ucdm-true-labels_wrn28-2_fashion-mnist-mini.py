@@ -8,4 +8,4 @@
 _base_ = ['./ucdm_wrn28-2_fashion-mnist-mini.py']
 
 train_dataloader = dict(dataset=dict(true_labels=True))
-custom_hooks = [dict(type='FiniteLossHook')]
+custom_hooks = [dict(type='FiniteLossHook'), {{_base_.pool_bn}}]

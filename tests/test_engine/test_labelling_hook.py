@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 
 from cdmx.engine import setup_distributed
 from cdmx.engine.hooks.labelling_hook import CHECKPOINT_KEY
+from cdmx.models.bn_policy import BatchNormPolicy
 from cdmx.registry import DATASETS, HOOKS, MODELS
 from cdmx.utils.errors import CdmxError
 
@@ -96,6 +97,15 @@ class LabellingHookTestNet(BaseModel):
         return data_samples
 
 
+@MODELS.register_module()
+class LabellingHookTestNetPoolBN(LabellingHookTestNet):
+    """The network above with a BN policy of 'pool' statistics (and no BN layer)."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn_policy = BatchNormPolicy(eval_statistics='pool')
+
+
 @DATASETS.register_module()
 class LabellingHookTestTrainWithPool(LabellingHookTestTrain):
     """The training set of the tests above that also names its pool (as UCDMPairDataset does)."""
@@ -107,19 +117,19 @@ class LabellingHookTestTrainWithPool(LabellingHookTestTrain):
 
 def _cfg(work_dir, length=2, resume_from=None, train_type='LabellingHookTestTrain',
          by_epoch=True, pool_dataset=dict(type='LabellingHookTestPool'), begin=None,
-         reestimate_bn=False):
+         model='LabellingHookTestNet'):
     """A Runner config training ``length`` epochs (``by_epoch``) or iterations."""
     loader = dict(batch_size=4, num_workers=0, collate_fn=dict(type='pseudo_collate'),
                   sampler=dict(type='DefaultSampler', shuffle=False))
     return Config(dict(
-        model=dict(type='LabellingHookTestNet'),
+        model=dict(type=model),
         work_dir=str(work_dir),
         train_dataloader=dict(loader, dataset=dict(type=train_type)),
         train_cfg=dict(by_epoch=True, max_epochs=length) if by_epoch else dict(
             type='IterBasedTrainLoop', max_iters=length),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
         custom_hooks=[dict(type='ConfidenceLabellingHook', interval=1, max_rounds=2,
-                           by_epoch=by_epoch, begin=begin, reestimate_bn=reestimate_bn,
+                           by_epoch=by_epoch, begin=begin,
                            pool=dict(loader, dataset=pool_dataset) if pool_dataset
                            else dict(loader))],
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
@@ -218,9 +228,10 @@ def test_no_pool_anywhere_is_refused(tmp_path):
 
 
 def test_bn_reestimation_runs_before_each_round(tmp_path):
-    """reestimate_bn=True re-estimates BN statistics on the pool before scoring it; the toy
-    network has no BN layer, which the re-estimation refuses in one sentence."""
-    runner = _runner(tmp_path, reestimate_bn=True)
+    """A model whose BN policy uses 'pool' statistics has them re-estimated on the pool before
+    it is scored; the toy network has no BN layer, which the re-estimation refuses in one
+    sentence."""
+    runner = _runner(tmp_path, model='LabellingHookTestNetPoolBN')
     with pytest.raises(CdmxError, match='no batch-norm layer to re-estimate'):
         runner.train()
 

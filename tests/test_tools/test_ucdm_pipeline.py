@@ -40,6 +40,7 @@ custom_hooks = [
          labeler=dict(type='ConfidencePairLabeler', delta=0.5),
          pool=dict(batch_size=8, num_workers=0, sampler=dict(type='DefaultSampler',
                                                               shuffle=False))),
+    {{{{_base_.pool_bn}}}},
 ]
 default_hooks = dict(checkpoint=dict(interval=3))
 """
@@ -96,7 +97,9 @@ def test_predictions_land_in_the_work_dir_and_rescore(pipeline):
         mine = [r for r in rows if r['kind'] == kind]
         right = sum(r['open_pred'] == r['gt_label'] for r in mine)
         assert scored[f'open_{kind}'] == pytest.approx(100 * right / len(mine))
-    # The test run logged the same numbers through OpenSetMetric.
+    # The test run re-estimated BN on the training pool (the mini config's 'pool' policy) and
+    # logged the same numbers through OpenSetMetric.
+    assert 'BN statistics re-estimated on the unlabeled pool' in tested.stdout + tested.stderr
     assert f'open_set/balance: {scored["balance"]:.4f}' in tested.stdout + tested.stderr
 
 

@@ -51,7 +51,7 @@ import torch
 from mmengine.dist import all_gather_object, is_main_process
 from mmengine.hooks import Hook
 
-from cdmx.models.bn_policy import reestimate_statistics
+from cdmx.models.bn_policy import reestimate_statistics, uses_pool_statistics
 from cdmx.registry import HOOKS, PSEUDO_LABELERS
 from cdmx.utils.errors import CdmxError
 from cdmx.visualization import plot_labelling
@@ -68,6 +68,10 @@ def _int(value) -> int:
 @HOOKS.register_module()
 class ConfidenceLabellingHook(Hook):
     """Move confidently predicted real images into pseudo-known / pseudo-unknown pools.
+
+    A model whose BN policy normalises with ``'pool'`` statistics
+    (:class:`cdmx.models.bn_policy.BatchNormPolicy`) has them re-estimated on the pool before
+    each round scores it.
 
     Args:
         pool (dict): Dataloader config of the unlabeled pool (built with
@@ -89,9 +93,6 @@ class ConfidenceLabellingHook(Hook):
         id_key (str): Metainfo key of the pool samples' stable id.
         log_file (str): JSON log, relative to the work dir.
         plot_file (str): PNG plot of the log, relative to the work dir.
-        reestimate_bn (bool): Before each round, re-estimate the model's BN running statistics
-            on the pool it is about to score (:func:`cdmx.models.bn_policy.reestimate_statistics`);
-            off by default (the paper's text).
     """
 
     priority = 'NORMAL'  # before CheckpointHook (VERY_LOW), so a round is in that checkpoint
@@ -105,8 +106,7 @@ class ConfidenceLabellingHook(Hook):
                  by_epoch: bool = True,
                  id_key: str = 'sample_idx',
                  log_file: str = 'labelling.json',
-                 plot_file: str = 'labelling.png',
-                 reestimate_bn: bool = False):
+                 plot_file: str = 'labelling.png'):
         begin = interval if begin is None else begin
         for name, value in (('interval', interval), ('max_rounds', max_rounds), ('begin', begin)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -119,7 +119,7 @@ class ConfidenceLabellingHook(Hook):
         self.pool_cfg = pool
         self.labeler = PSEUDO_LABELERS.build(labeler or dict(type='ConfidencePairLabeler'))
         self.interval, self.max_rounds, self.by_epoch = interval, max_rounds, by_epoch
-        self.begin, self.reestimate_bn = begin, reestimate_bn
+        self.begin = begin
         self.id_key, self.log_file, self.plot_file = id_key, log_file, plot_file
         self._pool_loader = None
         self.rounds: List[dict] = []
@@ -171,7 +171,8 @@ class ConfidenceLabellingHook(Hook):
         return dataset
 
     @staticmethod
-    def _pool_of(dataset):
+    def pool_of(dataset):
+        """The real images ``dataset`` offers for labelling (its ``unlabeled_pool``)."""
         pool = getattr(dataset, 'unlabeled_pool', None)
         if pool is None:
             raise CdmxError(f'the training dataset {type(dataset).__name__} has no '
@@ -236,11 +237,11 @@ class ConfidenceLabellingHook(Hook):
         if self._pool_loader is None:
             cfg = dict(self.pool_cfg)
             if 'dataset' not in cfg:
-                cfg['dataset'] = self._pool_of(self._train_dataset(runner))
+                cfg['dataset'] = self.pool_of(self._train_dataset(runner))
             self._pool_loader = runner.build_dataloader(cfg)
         model = runner.model
         was_training = model.training
-        if self.reestimate_bn:
+        if uses_pool_statistics(model):
             reestimate_statistics(model, self._pool_loader)
         model.eval()
         local = []

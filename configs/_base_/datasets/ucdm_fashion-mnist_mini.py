@@ -45,7 +45,8 @@ train_dataloader = dict(
         real=unlabeled_pool,
         pipeline=generated_pipeline,
         real_pipeline=real_pipeline))
-# The dataloader of the labelling rounds; its dataset is train_dataloader.dataset.real.
+# The dataloader of the labelling rounds and BN re-estimation; its dataset is
+# train_dataloader.dataset.real.
 labelling_pool = dict(batch_size=250, num_workers=0,
                       sampler=dict(type='DefaultSampler', shuffle=False))
 

@@ -10,5 +10,7 @@ model = dict(
     # Batch norm (paper §B.6: BN is optimised "over the initial 100 iterations"): the weight and
     # bias of every BN layer train for the first 100 iterations and are frozen afterwards;
     # evaluation normalises with the running statistics (standard BN). The official code's
-    # variant is eval_statistics='batch' with freeze_affine_after=1 (cdmx.models.bn_policy).
+    # variant is eval_statistics='batch' with freeze_affine_after=1 (cdmx.models.bn_policy);
+    # eval_statistics='pool' re-estimates the statistics on the real unlabeled pool before each
+    # labelling round and before testing, the mini world's default (measured: docs/ucdm.md).
     bn_policy=dict(type='BatchNormPolicy', freeze_affine_after=100, eval_statistics='running'))
