@@ -72,6 +72,6 @@ if [ -n "${DIAGNOSE:-}" ]; then
   rows+=("supervised only, DiffMatch's denoiser=$WORK/diffmatch-sup-only/test")
 fi
 rows+=("discriminative (UniMatch-style)=$WORK/unimatch/test"
-       "DiffMatch without adjustment (tau 0, alpha 0)=$WORK/diffmatch-noadjust/test"
-       "DiffMatch (tau 0.1, alpha 0.35)=$WORK/diffmatch/test")
+       "DiffMatch without adjustment (tau 0)=$WORK/diffmatch-noadjust/test"
+       "DiffMatch (tau 0.1)=$WORK/diffmatch/test")
 $PY tools/analysis_tools/seg_table.py "${rows[@]}" --out "$WORK/results.md"

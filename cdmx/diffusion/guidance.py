@@ -2,6 +2,8 @@
 
 Both act on the noise prediction, so any sampler of :mod:`cdmx.diffusion` runs them unchanged.
 """
+import math
+from numbers import Real
 from typing import Callable
 
 import torch
@@ -28,6 +30,19 @@ def classifier_free_guidance(eps_uncond: torch.Tensor, eps_cond: torch.Tensor,
     return eps_uncond + scale * (eps_cond - eps_uncond)
 
 
+def check_guidance_scale(scale) -> float:
+    """``scale`` as a float; a classifier guidance scale must be a finite real number ``>= 0``.
+
+    A negative scale would steer away from the class, a NaN or infinite one turns every sample
+    into NaN; both are refused rather than sampled.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, Real) or not math.isfinite(scale) \
+            or scale < 0:
+        raise CdmxError(f'classifier guidance scale is {scale!r}; pass a finite number >= 0 '
+                        '(0 samples unconditionally).')
+    return float(scale)
+
+
 class ClassifierGuidance:
     """Noise prediction guided by a classifier on noisy inputs (Dhariwal & Nichol, 2021, Alg. 2).
 
@@ -42,17 +57,15 @@ class ClassifierGuidance:
         eps_fn (callable): ``eps_fn(x_t, t) -> (B, C, H, W)`` noise prediction.
         log_prob_fn (callable): ``log_prob_fn(x_t, t) -> (B,)`` ``log p_phi(y | x_t)`` of the
             target classes (the caller binds ``y``); must be differentiable in ``x_t``.
-        scale (float): Guidance scale ``s >= 0``.
+        scale (float): Guidance scale ``s``, finite and ``>= 0``.
         alphas_cumprod (Tensor): ``(T,)`` ``abar_t``, the scheduler's ``alphas_cumprod``.
     """
 
     def __init__(self, eps_fn: Callable, log_prob_fn: Callable, scale: float,
                  alphas_cumprod: torch.Tensor):
-        if scale < 0:
-            raise CdmxError(f'classifier guidance scale is {scale}; pass a scale >= 0.')
         self.eps_fn = eps_fn
         self.log_prob_fn = log_prob_fn
-        self.scale = scale
+        self.scale = check_guidance_scale(scale)
         self.alphas_cumprod = alphas_cumprod
 
     def gradient(self, x_t: torch.Tensor, t) -> torch.Tensor:

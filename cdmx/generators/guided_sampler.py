@@ -9,7 +9,9 @@ noisy-image classifier, through the diffusion core.
   fewer steps.
 
 ``scale = 0`` (or no classifier) is unconditional sampling, the baseline of Table 1/2.
-:func:`load_trained_model` builds a UNet or classifier from its training config and checkpoint.
+:func:`load_trained_model` builds a UNet or classifier from its training config and checkpoint;
+:func:`check_pair` refuses a classifier that cannot read the UNet's ``x_t`` (another noise
+schedule, pixel scaling or, by the checkpoints' training record, image size).
 """
 from typing import Optional, Sequence, Union
 
@@ -22,10 +24,12 @@ from mmengine.runner import load_checkpoint
 
 from cdmx.diffusion import ClassifierGuidance, DDIMSampler, DDPMSampler
 from cdmx.diffusion.ddim import Generator
+from cdmx.diffusion.guidance import check_guidance_scale
 from cdmx.registry import GENERATORS, MODELS
 from cdmx.utils import checkpoint as _checkpoint  # noqa: F401  (routes loads to weights_only)
 from cdmx.utils.cli import load_config, resolve_checkpoint
 from cdmx.utils.errors import CdmxError
+from cdmx.utils.training_meta import apply_training_meta, same_schedule
 
 METHODS = ('ddpm', 'ddim')
 
@@ -40,6 +44,10 @@ def load_trained_model(config: Union[str, Config], checkpoint: Optional[str] = N
             (loaded with ``weights_only=True``; with an EMAHook its ``state_dict`` holds the EMA
             weights). ``None`` keeps the initial weights (tests, benchmarks).
         device: Where the model goes.
+
+    The checkpoint's training record (:mod:`cdmx.utils.training_meta`) is checked against the
+    config (same noise schedule) and its image shape kept as ``model.trained_input_shape``
+    (``None``: unknown).
     """
     cfg = load_config(config) if isinstance(config, str) else config
     if 'model' not in cfg:
@@ -47,17 +55,25 @@ def load_trained_model(config: Union[str, Config], checkpoint: Optional[str] = N
                         'training config of the UNet or the classifier.')
     init_default_scope(cfg.get('default_scope', 'cdmx'))
     model = MODELS.build(cfg.model)
+    model.trained_input_shape = None
     if checkpoint is not None:
-        load_checkpoint(model, resolve_checkpoint(checkpoint), map_location='cpu', strict=True,
-                        logger='silent')
+        path = resolve_checkpoint(checkpoint)
+        loaded = load_checkpoint(model, path, map_location='cpu', strict=True, logger='silent')
+        apply_training_meta(model, loaded.get('meta'), path)
     return model.to(device).eval()
 
 
-def _check_pair(unet: BaseModel, classifier: BaseModel) -> None:
-    """The classifier must read the UNet's ``x_t``: same noise schedule and pixel scaling."""
-    ours, theirs = unet.noise_scheduler, classifier.noise_scheduler
-    if ours.config.num_train_timesteps != theirs.config.num_train_timesteps or \
-            not torch.allclose(ours.alphas_cumprod, theirs.alphas_cumprod):
+def sample_shape(unet: BaseModel) -> tuple:
+    """``(C, H, W)`` of the UNet's samples (its ``in_channels`` and ``sample_size``)."""
+    config = unet.unet.config
+    size = config.sample_size
+    return (config.in_channels, *((size, size) if isinstance(size, int) else tuple(size)))
+
+
+def check_pair(unet: BaseModel, classifier: BaseModel) -> None:
+    """The classifier must read the UNet's ``x_t``: same noise schedule, pixel scaling and (when
+    the classifier's checkpoint records it) training image shape as the UNet's samples."""
+    if not same_schedule(unet.noise_scheduler, classifier.noise_scheduler):
         raise CdmxError('the classifier was trained on another noise schedule than the UNet; '
                         "give both configs the same noise_scheduler.")
     for key in ('mean', 'std'):
@@ -66,6 +82,11 @@ def _check_pair(unet: BaseModel, classifier: BaseModel) -> None:
                 *torch.broadcast_tensors(ours.flatten(), theirs.flatten())):
             raise CdmxError(f'the classifier normalises pixels with another {key} than the UNet; '
                             'give both the same data_preprocessor (x - 127.5) / 127.5.')
+    trained, wanted = getattr(classifier, 'trained_input_shape', None), sample_shape(unet)
+    if trained is not None and tuple(trained) != wanted:
+        raise CdmxError(f"the classifier was trained on {'x'.join(map(str, trained))} images but "
+                        f"the UNet samples {'x'.join(map(str, wanted))}; train the classifier on "
+                        "images of the UNet's channels and size.")
 
 
 @GENERATORS.register_module()
@@ -77,7 +98,7 @@ class ClassifierGuidedSampler:
         method (str): ``'ddpm'`` (Eq. 19, GDUI) or ``'ddim'``.
         num_inference_steps (int, optional): Reverse steps; ``None`` (DDPM only) runs all ``T``
             trained timesteps (GDUI: 500).
-        scale (float): Guidance scale ``s >= 0``; 0 is unconditional.
+        scale (float): Guidance scale ``s``, finite and ``>= 0``; 0 is unconditional.
         eta (float): DDIM's ``eta`` (``method='ddim'`` only).
         progress (bool): Show a progress bar over the steps.
     """
@@ -86,13 +107,12 @@ class ClassifierGuidedSampler:
                  scale: float = 1.0, eta: float = 0.0, progress: bool = False):
         if method not in METHODS:
             raise CdmxError(f"sampling method {method!r} is unknown; use one of {METHODS}.")
-        if scale < 0:
-            raise CdmxError(f'classifier guidance scale is {scale}; pass a scale >= 0.')
+        scale = check_guidance_scale(scale)
         if method == 'ddim' and num_inference_steps is None:
             raise CdmxError("method='ddim' needs num_inference_steps (e.g. 50).")
         self.method = method
         self.num_inference_steps = num_inference_steps
-        self.scale = float(scale)
+        self.scale = scale
         self.eta = float(eta)
         self.progress = progress
 
@@ -125,17 +145,14 @@ class ClassifierGuidedSampler:
         unet.eval()
         if guided:
             classifier.eval()
-            _check_pair(unet, classifier)
+            check_pair(unet, classifier)
             if class_ids.numel() and (class_ids.min() < 0 or
                                       class_ids.max() >= classifier.num_classes):
                 raise CdmxError(f'class ids {class_ids.tolist()} are outside the classifier\'s '
                                 f'{classifier.num_classes} classes; pass ids '
                                 f'0..{classifier.num_classes - 1}.')
-        config = unet.unet.config
-        size = config.sample_size
-        size = (size, size) if isinstance(size, int) else tuple(size)
         device = next(unet.parameters()).device
-        x_T = randn_tensor((class_ids.numel(), config.in_channels, *size), generator=generator,
+        x_T = randn_tensor((class_ids.numel(), *sample_shape(unet)), generator=generator,
                            device=device)
         labels = class_ids.to(device)
 

@@ -1,5 +1,5 @@
-"""Semantic consistency over cosine neighbours, shared by SPICE's reliable-sample selection
-(GDUI Eq. 7) and GDUI's label-matching refinement (Eq. 17).
+"""Semantic consistency over cosine neighbours, for SPICE's reliable-sample selection (GDUI
+Eqs. 7-8).
 
 For unit features ``f_i`` and labels ``y_i``, ``N_s(i)`` the ``N_s`` samples ``j != i`` with the
 largest cosine similarity ``<f_i, f_j>``::
@@ -53,23 +53,20 @@ def cosine_neighbors(features, num_neighbors: int, queries: Optional[np.ndarray]
     return torch.cat(out) if out else torch.empty(0, num_neighbors, dtype=torch.long)
 
 
-def consistency_ratio(features, labels, num_neighbors: int,
-                      queries: Optional[np.ndarray] = None) -> np.ndarray:
-    """Eq. 7 / Eq. 17: the share ``r_i`` of each query's N_s neighbours that share its label.
+def consistency_ratio(features, labels, num_neighbors: int) -> np.ndarray:
+    """Eq. 8: the share ``r_i`` of each sample's N_s neighbours that share its label.
 
     Args:
         features (array-like): (N, D) features.
         labels (array-like): (N,) int labels.
         num_neighbors (int): N_s.
-        queries (np.ndarray, optional): (M,) query indices; all N if None.
 
     Returns:
-        np.ndarray: (M,) float64 in [0, 1].
+        np.ndarray: (N,) float64 in [0, 1].
     """
     labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     if labels.dim() != 1 or labels.shape[0] != np.asarray(features).shape[0]:
         raise CdmxError(f'{tuple(labels.shape)} labels for {np.asarray(features).shape[0]} '
                         'features; give one label per sample.')
-    neighbors = cosine_neighbors(features, num_neighbors, queries)
-    own = labels if queries is None else labels[torch.as_tensor(queries, dtype=torch.long)]
-    return (labels[neighbors] == own[:, None]).double().mean(dim=1).numpy()
+    neighbors = cosine_neighbors(features, num_neighbors)
+    return (labels[neighbors] == labels[:, None]).double().mean(dim=1).numpy()

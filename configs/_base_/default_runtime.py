@@ -9,7 +9,9 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=3,
                     save_last=True),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # writes the training images' shape and noise schedule into each checkpoint's meta
+    training_meta=dict(type='TrainingMetaHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,6 +1,6 @@
 # The discriminative (UniMatch-style) baseline in the mini world: the MobileNetV2 DeepLabv3+ of
-# fashion-scenes_diffmatch_1-16.py with mmseg's classifier, teacher pseudo-labels above
-# confidence 0.8, CutMix and feature dropout; same data, batches and schedule.
+# fashion-scenes_diffmatch_1-16.py with mmseg's classifier, pseudo-labels of the same network
+# above confidence 0.8, CutMix and feature dropout; same data, batches and schedule.
 _base_ = [
     '../_base_/datasets/fashion-scenes_semi.py',
     '../_base_/models/deeplabv3plus_m-v2-d8_mini_unimatch.py',

@@ -23,3 +23,4 @@ train_dataloader = dict(
         with_labels=True,
         num_classes={{_base_.num_classes}},
         pipeline={{_base_.sup_only_pipeline}}))
+custom_hooks = [dict(type='GlobalBatchHook')]

@@ -13,4 +13,4 @@ model = dict(
     segmentor=dict(
         decode_head=dict(num_classes={{_base_.num_classes}}),
         test_cfg=dict(mode='slide', crop_size={{_base_.crop_size}}, stride=(534, 534))))
-custom_hooks = [dict(type='PseudoLabelStatsHook', interval=1000)]
+custom_hooks = [dict(type='PseudoLabelStatsHook', interval=1000), dict(type='GlobalBatchHook')]

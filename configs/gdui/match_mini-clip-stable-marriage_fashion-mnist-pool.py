@@ -1,7 +1,7 @@
 # GDUI pseudo-label matching and label-matching refinement (§3.3-3.4) in the mini world: the
 # mini CLIP scores the Fashion-MNIST train pool against the user's 10 class names, a stable
 # marriage names the joint stage's clusters (Algorithm 1, Eqs. 10-12) and the refinement hands
-# doubtful, inconsistent samples to CLIP (Eqs. 13-18).
+# the low-confidence members of the clusters it does not trust to CLIP (§3.4, Eqs. 13-18).
 #   python tools/gdui/match_labels.py configs/gdui/match_mini-clip-stable-marriage_fashion-mnist-pool.py
 # writes work_dirs/match_mini-clip-stable-marriage_fashion-mnist-pool/labels_{plg,plm,lmr}.json
 # (the labels the noisy classifier of §3.5 trains on). Swap `matcher` for the Hungarian one in
@@ -21,20 +21,19 @@ scorer = dict(
     checkpoint=clip_dir + '/MiniCLIP-ViT-4.pt',
     config_dir=clip_dir + '/model_configs',
     prompt_template='A photo of a {}.',  # the mini CLIP's training captions
-    n_top=100,  # N_top of Eq. 10
+    n_top=100,  # N_top of Eq. 11
     canvas_size=32,  # 28x28 centred on 32x32, as the mini CLIP was trained
     batch_size=500)
 matcher = dict(type='StableMarriageMatcher')
-# Every threshold of Eqs. 13-18; chosen for this setting (clusters of ~5,000 images), not the
-# paper's values.
+# Every threshold of §3.4 (Eqs. 13-18); the paper gives no values: chosen here for clusters of
+# ~5,000 images. sigma_btm: tools/analysis_tools/gdui_sigma_sweep.py draws its effect (Fig. 4).
 refinement = dict(
     type='LabelMatchingRefinement',
-    n_top=100,
-    n_btm=500,
-    w_top=0.5,
+    n_top=100,  # N_top of Eqs. 11 and 14 (the scorer's)
+    n_btm=500,  # N_btm of Eqs. 13, 15 and 17
+    w_top=0.5,  # Eq. 16
     w_btm=0.5,
-    lambda_delta=0.8,
+    lambda_delta=0.8,  # trusted when delta_m > lambda_delta
     lambda_top=0.9,
     lambda_btm=0.6,
-    sigma_btm=0.5,
-    num_neighbors=20)
+    sigma_btm=0.5)  # r_btm threshold (Eq. 17) and X_adj's bound (Eq. 18)

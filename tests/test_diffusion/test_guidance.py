@@ -65,8 +65,9 @@ def test_classifier_guidance_shifts_eps_by_the_scaled_gradient():
                                           alphas_cumprod)(x, 301), eps)
     with torch.no_grad():  # the gradient is taken even inside a no_grad sampling loop
         assert torch.allclose(guided(x, 301), expected, atol=1e-5)
-    with pytest.raises(CdmxError, match='scale'):
-        ClassifierGuidance(lambda x_t, t: eps, log_prob, -1.0, alphas_cumprod)
+    for scale in (-1.0, float('nan'), float('inf'), float('-inf')):
+        with pytest.raises(CdmxError, match='finite number >= 0'):
+            ClassifierGuidance(lambda x_t, t: eps, log_prob, scale, alphas_cumprod)
     bad = ClassifierGuidance(lambda x_t, t: eps, lambda x_t, t: x_t.sum(), 1.0, alphas_cumprod)
     with pytest.raises(CdmxError, match='log-probability per sample'):
         bad(x, 301)

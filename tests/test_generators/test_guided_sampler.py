@@ -7,6 +7,7 @@ from mmengine.config import Config
 from cdmx.generators import ClassifierGuidedSampler, load_trained_model
 from cdmx.registry import GENERATORS, MODELS
 from cdmx.utils.errors import CdmxError
+from cdmx.utils.training_meta import TRAINING_META_KEY, training_record
 
 SCHEDULER = dict(num_train_timesteps=40, beta_schedule='linear', beta_start=0.0025,
                  beta_end=0.5, prediction_type='epsilon')
@@ -104,6 +105,43 @@ def test_bad_settings_are_refused(models):
         type='ImgDataPreprocessor', mean=[0.0], std=[255.0]))).eval()
     with pytest.raises(CdmxError, match='mean'):
         sampler(unet, other, [0])
+
+
+@pytest.mark.parametrize('scale', [-1.0, -1e-9, float('nan'), float('inf'), True, '2'])
+def test_the_scale_must_be_a_finite_number_at_least_zero(scale):
+    with pytest.raises(CdmxError, match='finite number >= 0'):
+        ClassifierGuidedSampler(scale=scale)
+
+
+def test_a_classifier_trained_on_another_image_shape_is_refused(models):
+    unet, _ = models
+    classifier = MODELS.build(CLASSIFIER).eval()
+    sampler = ClassifierGuidedSampler(num_inference_steps=2, scale=1.0)
+    classifier.trained_input_shape = (1, 8, 8)  # the UNet's samples: 1 channel, 8x8
+    assert sampler(unet, classifier, [0], generator=generators(1)).shape == (1, 8, 8, 1)
+    for shape, text in (((1, 16, 16), '1x16x16'), ((3, 8, 8), '3x8x8')):
+        classifier.trained_input_shape = shape
+        with pytest.raises(CdmxError, match=f'trained on {text} images but the UNet samples '
+                           '1x8x8'):
+            sampler(unet, classifier, [0])
+
+
+def test_load_trained_model_checks_the_training_record(tmp_path):
+    """The checkpoint's record: the schedule must be the config's, the shape is kept."""
+    cfg = Config(dict(model=CLASSIFIER, default_scope='cdmx'))
+    trained = MODELS.build(CLASSIFIER)
+    other = MODELS.build(dict(CLASSIFIER, noise_scheduler=dict(SCHEDULER, beta_end=0.3)))
+    paths = {}
+    for name, meta in (('same', {TRAINING_META_KEY: training_record(trained, (1, 8, 8))}),
+                       ('other', {TRAINING_META_KEY: training_record(other, (1, 8, 8))}),
+                       ('none', dict(iter=1))):
+        paths[name] = str(tmp_path / f'{name}.pth')
+        torch.save(dict(meta=meta, state_dict=trained.state_dict()), paths[name])
+    assert load_trained_model(cfg, paths['same']).trained_input_shape == (1, 8, 8)
+    assert load_trained_model(cfg, paths['none']).trained_input_shape is None
+    assert load_trained_model(cfg).trained_input_shape is None
+    with pytest.raises(CdmxError, match='trained with another noise schedule'):
+        load_trained_model(cfg, paths['other'])
 
 
 def test_builds_from_the_registry():

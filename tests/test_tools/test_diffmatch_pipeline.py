@@ -135,7 +135,8 @@ def test_mini_diffmatch_trains_tests_and_mmseg_evaluates_its_checkpoint(
         assert 0 <= metrics[key] <= 100, key
     checkpoint = os.path.join(work, 'iter_2.pth')
     state = torch.load(checkpoint, map_location='cpu', weights_only=True)['state_dict']
-    assert any(k.startswith('teacher.module.denoiser.') for k in state)
+    assert any(k.startswith('student.denoiser.') for k in state)
+    assert not any(k.startswith('teacher.') for k in state)  # the identical teacher (Sec. 3.1)
 
     # The trained checkpoint through mmseg's Runner, dataset and IoUMetric only.
     mmseg_cfg = Config(dict(

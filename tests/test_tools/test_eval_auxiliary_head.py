@@ -48,10 +48,13 @@ def test_diffmatch_predicts_with_its_auxiliary_head():
 def test_semi_supervised_wrapper_and_refusals():
     segmentor = tiny.diffmatch_cfg(auxiliary_head=tiny.aux_head(16, 0))
     segmentor.pop('data_preprocessor')
-    semi = build(dict(type='SemiSupervisedSegmentor', segmentor=segmentor,
-                      data_preprocessor=dict(type='MultiBranchSegDataPreProcessor',
-                                             data_preprocessor=tiny.PREPROCESSOR)))
-    assert tool.use_auxiliary_heads(semi) == 2  # student and teacher
+    for teacher, heads in ((dict(), 1), (dict(teacher='ema', ema_momentum=0.01), 2)):
+        semi = build(dict(type='SemiSupervisedSegmentor', segmentor=segmentor,
+                          data_preprocessor=dict(type='MultiBranchSegDataPreProcessor',
+                                                 data_preprocessor=tiny.PREPROCESSOR),
+                          **teacher))
+        # the identical teacher is the student; an EMA teacher is a second DiffMatch
+        assert tool.use_auxiliary_heads(semi) == heads
     with pytest.raises(CdmxError, match='no auxiliary_head'):
         tool.use_auxiliary_heads(build(tiny.diffmatch_cfg()))
     with pytest.raises(CdmxError, match='without a DiffMatch'):

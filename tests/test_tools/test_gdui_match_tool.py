@@ -16,7 +16,7 @@ from cdmx.pseudo_labelers import save_clusters
 MATCH = """_base_ = ['{repo}/configs/gdui/{base}']
 scorer = dict(model_name='cdmx-test-tiny-clip', checkpoint='{clip}',
               config_dir='{clip_dir}', n_top=5)
-refinement = dict(n_top=5, n_btm=3, num_neighbors=3)
+refinement = dict(n_top=5, n_btm=3, sigma_btm=0.9)
 """
 STABLE = 'match_mini-clip-stable-marriage_fashion-mnist-pool.py'
 HUNGARIAN = 'match_mini-clip-hungarian_fashion-mnist-pool.py'
@@ -63,10 +63,8 @@ def test_labels_files_for_every_stage(setup, monkeypatch, single_thread, base, m
     files = {stage: json.loads((out / f'labels_{stage}.json').read_text())
              for stage in ('plg', 'plm', 'lmr')}
     clip_probs = np.load(out / 'clip_probs.npy', allow_pickle=False)
-    scored = np.isfinite(clip_probs).all(axis=1)
-    # Only each cluster's top 5 and bottom 3 samples are scored (rows of NaN elsewhere).
-    assert clip_probs.shape == (100, 10) and 0 < scored.sum() <= 10 * (5 + 3)
-    assert not np.isnan(clip_probs[scored]).any() and np.isnan(clip_probs[~scored]).all()
+    scored = np.flatnonzero(np.isfinite(clip_probs).all(axis=1))
+    assert clip_probs.shape == (100, 10) and np.isnan(np.delete(clip_probs, scored, 0)).all()
     for stage, content in files.items():
         assert content['class_names'] == names and content['stage'] == stage
         assert len(content['labels']) == 100
@@ -79,11 +77,27 @@ def test_labels_files_for_every_stage(setup, monkeypatch, single_thread, base, m
     assert files['plm']['matcher'] == files['lmr']['matcher'] == matcher
     mapping = np.array(files['plm']['cluster_to_class'])
     assert files['plm']['labels'] == mapping[clusters].tolist()
-    # Refinement only touches the bottom N_btm = 3 samples of refined clusters.
-    changed = np.flatnonzero(np.array(files['lmr']['labels']) != np.array(files['plm']['labels']))
-    report = files['lmr']['refinement']
-    assert len(changed) == report['reassigned'] <= 3 * sum(c['refined']
-                                                           for c in report['clusters'])
+    # Refinement (Eqs. 13-18): a refined cluster's members with P < sigma_btm = 0.9 (all of
+    # them: P = 0.8 / 1.025 or so) take CLIP's vote; every other label is the +PLM one. CLIP
+    # scored each cluster's top 5 and bottom 3 and those members, nothing else.
+    report, probs = files['lmr']['refinement'], np.load(folder / 'pseudo_labels' / 'probs.npy')
+    assert files['lmr']['refinement_cfg']['sigma_btm'] == 0.9
+    refined = np.array([c['refined'] for c in report['clusters']])
+    assert refined.any() and not refined.all()  # the tiny CLIP doubts some clusters, not all
+    adjust = np.flatnonzero(refined[clusters])
+    assert (probs[adjust, clusters[adjust]] < 0.9).all()
+    expected = np.array(files['plm']['labels'])
+    expected[adjust] = clip_probs[adjust].argmax(axis=1)
+    assert files['lmr']['labels'] == expected.tolist()
+    assert report['adjusted'] == adjust.size
+    assert report['changed'] == int(np.sum(expected != np.array(files['plm']['labels'])))
+    ranked = [np.argsort(-probs[:, k], kind='stable')[:5] for k in range(10)]
+    ranked += [np.flatnonzero(clusters == k)[np.argsort(probs[clusters == k, k],
+                                                        kind='stable')[:3]] for k in range(10)]
+    assert scored.tolist() == np.union1d(np.concatenate(ranked), adjust).tolist()
+    truth = np.load(out / 'truth.npy', allow_pickle=False)
+    assert truth.tolist() == FashionMNIST(data_root=root, subset='train_pool').get_gt_labels(
+    ).tolist()  # the fixture's class names are the dataset's, in its order
 
 
 def test_wrong_number_of_class_names_is_one_error_line(setup, monkeypatch, capsys):

@@ -100,7 +100,7 @@ def toy_overrides(clip_dir: str) -> dict:
     scorer = dict(scorer=dict(model_name=CLIP, checkpoint=os.path.join(clip_dir, f'{CLIP}.pt'),
                               config_dir=os.path.join(clip_dir, 'model_configs'), n_top=5,
                               batch_size=50),
-                  refinement=dict(n_top=5, n_btm=3, num_neighbors=3))
+                  refinement=dict(n_top=5, n_btm=3))
     classifier = dict(short, train_dataloader=dict(batch_size=4), param_scheduler=[],
                       val_dataloader=dict(batch_size=100), test_dataloader=dict(batch_size=100))
     sampling = dict(num_per_class=1, num_samples=10, batch_size=10,
@@ -226,7 +226,7 @@ def run_clustering(monkeypatch, configs: str) -> None:
     assert exported['probs'].shape == (500, 10) and exported['features'].shape == (500, 32)
     assert reliable['num_samples'] == 500 and len(reliable['indices']) > 0
     # Clusters = the true classes renamed by a permutation, 20% of them scrambled, with the
-    # exported features (the refinement's neighbours).
+    # exported features.
     truth = DATASETS.build(Config.fromfile(cfg[JOINT]).pool).get_gt_labels()
     rng = np.random.default_rng(0)
     clusters = rng.permutation(10)[np.where(rng.random(500) < 0.2, rng.integers(0, 10, 500),

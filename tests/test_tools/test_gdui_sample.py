@@ -5,12 +5,16 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 from PIL import Image
 from tool_runner import REPO_ROOT, assert_ok, load_module, run_tool
 
+from cdmx.utils.checkpoint import load_from_local
+from cdmx.utils.cli import resolve_checkpoint
 from cdmx.utils.errors import CdmxError
+from cdmx.utils.training_meta import TRAINING_META_KEY
 
 TOOL = 'gdui/sample.py'
 GDUI = os.path.join(REPO_ROOT, 'configs', 'gdui')
@@ -66,7 +70,6 @@ def test_guided_sampling_writes_grids_and_arrays(checkpoints, tmp_path):
     samples = np.load(out / 'samples.npy', allow_pickle=False)
     labels = np.load(out / 'labels.npy', allow_pickle=False)
     assert samples.shape == (6, 28, 28, 1) and labels.tolist() == [0, 0, 0, 8, 8, 8]
-    # Sample j of every class starts from the same noise; guidance makes them differ.
     assert not np.array_equal(samples[:3], samples[3:])
 
 
@@ -82,13 +85,98 @@ def test_unconditional_sampling_and_bad_input(checkpoints, tmp_path):
     assert np.load(out / 'labels.npy').tolist() == [-1, -1]
 
 
+def sample_tool():
+    return load_module('gdui_sample', os.path.join(REPO_ROOT, 'tools', TOOL))
+
+
+def run_main(tool, monkeypatch, config: str, *argv: str) -> None:
+    monkeypatch.setattr(sys, 'argv', ['sample.py', os.path.join(GDUI, config), *argv])
+    tool.main()
+
+
+def test_the_checkpoints_record_what_they_were_trained_on(checkpoints):
+    """The mini configs' Runner writes TrainingMetaHook's record (configs/_base_ runtime)."""
+    for checkpoint in checkpoints:
+        record = load_from_local(resolve_checkpoint(checkpoint))['meta'][TRAINING_META_KEY]
+        assert record['input_shape'] == [1, 28, 28]
+        assert record['noise_scheduler']['num_train_timesteps'] == 500
+
+
+def test_noise_indices_are_run_wide():
+    tool = sample_tool()
+    assert [tool.noise_index(c, j, 50) for c, j in ((0, 0), (0, 49), (1, 0), (9, 49))] == \
+        [0, 49, 50, 499]
+    assert tool.noise_index(-1, 7, 500) == 7  # unconditional sample 7
+    first, second = (torch.randn(4, generator=g)
+                     for g in tool.noise_generators(0, [3, 53], 'cpu'))  # j = 3 of classes 0, 1
+    assert not torch.equal(first, second)
+
+
+def test_every_sample_has_its_own_noise_and_runs_repeat(checkpoints, tmp_path, monkeypatch):
+    """The initial noise x_T of every sample of a guided run differs (two classes of three);
+    an unconditional run of as many samples uses the same six noises; a run repeats exactly
+    with its seed."""
+    tool = sample_tool()
+    original, drawn = tool.noise_generators, []
+
+    def recording(seed, indices, device):  # x_T of each sample, drawn from a copy of its
+        generators = original(seed, indices, device)  # generator as the sampler draws it
+        drawn.append([torch.randn((1, 1, 28, 28), generator=torch.Generator().set_state(
+            g.get_state())) for g in generators])
+        return generators
+
+    monkeypatch.setattr(tool, 'noise_generators', recording)
+    unet, classifier = checkpoints
+    guided = ('sample_fashion-mnist-mini_pseudo-labels.py', '--unet-checkpoint', unet,
+              '--classifier-checkpoint', classifier, '--classes', '0', '1', '--num-per-class',
+              '3', '--batch-size', '2', '--steps', '2')
+    run_main(tool, monkeypatch, *guided, '--out-dir', str(tmp_path / 'a'))
+    noises = [x for batch in drawn for x in batch]
+    assert len(noises) == 6 and len({x.numpy().tobytes() for x in noises}) == 6
+    first_class, second_class = noises[:3], noises[3:]
+    assert all(not torch.equal(a, b) for a in first_class for b in second_class)
+
+    drawn.clear()
+    run_main(tool, monkeypatch, 'sample_fashion-mnist-mini_unconditional.py', '--unet-checkpoint',
+             unet, '--num-samples', '6', '--batch-size', '4', '--steps', '2', '--out-dir',
+             str(tmp_path / 'unconditional'))
+    assert torch.equal(torch.cat([x for batch in drawn for x in batch]), torch.cat(noises))
+
+    run_main(tool, monkeypatch, *guided, '--out-dir', str(tmp_path / 'b'))
+    run_main(tool, monkeypatch, *guided, '--seed', '1', '--out-dir', str(tmp_path / 'c'))
+    samples = {run: np.load(tmp_path / run / 'samples.npy') for run in 'abc'}
+    assert np.array_equal(samples['a'], samples['b'])
+    assert not np.array_equal(samples['a'], samples['c'])
+
+
+def altered_checkpoint(checkpoint: str, path, **record) -> str:
+    """A copy of ``checkpoint`` whose training record has the given entries changed."""
+    state = load_from_local(resolve_checkpoint(checkpoint))
+    state['meta'][TRAINING_META_KEY].update(record)
+    torch.save(state, path)
+    return str(path)
+
+
 def test_bad_input_is_one_sentence(checkpoints, tmp_path, monkeypatch):
-    tool = load_module('gdui_sample', os.path.join(REPO_ROOT, 'tools', TOOL))
-    config = os.path.join(GDUI, 'sample_fashion-mnist-mini_pseudo-labels.py')
-    for extra, match in (([], '--classifier-checkpoint'),
-                         (['--classifier-checkpoint', checkpoints[1], '--classes', 'Hat'],
-                          "'Hat' is not among")):
-        monkeypatch.setattr(sys, 'argv', ['sample.py', config, '--unet-checkpoint',
-                                          checkpoints[0], '--out-dir', str(tmp_path), *extra])
+    tool = sample_tool()
+    unet, classifier = checkpoints
+    schedule = load_from_local(resolve_checkpoint(classifier))['meta'][TRAINING_META_KEY][
+        'noise_scheduler']
+    bigger = altered_checkpoint(classifier, tmp_path / 'bigger.pth', input_shape=[1, 32, 32])
+    other = altered_checkpoint(classifier, tmp_path / 'other.pth',
+                               noise_scheduler=dict(schedule, beta_end=0.02))
+    out = tmp_path / 'out'
+    for extra, match in (
+            ([], '--classifier-checkpoint'),
+            (['--classifier-checkpoint', classifier, '--classes', 'Hat'], "'Hat' is not among"),
+            (['--classifier-checkpoint', classifier, '--scale', '-1'], 'finite number >= 0'),
+            (['--classifier-checkpoint', classifier, '--scale', 'nan'], 'finite number >= 0'),
+            (['--classifier-checkpoint', classifier, '--scale', 'inf'], 'finite number >= 0'),
+            (['--classifier-checkpoint', bigger], 'trained on 1x32x32 images but the UNet '
+             'samples 1x28x28'),
+            (['--classifier-checkpoint', other], 'trained with another noise schedule'),
+            (['--classifier-checkpoint', classifier, '--seed', '-1'], 'seed is -1')):
         with pytest.raises(CdmxError, match=match):
-            tool.main()
+            run_main(tool, monkeypatch, 'sample_fashion-mnist-mini_pseudo-labels.py',
+                     '--unet-checkpoint', unet, '--out-dir', str(out), *extra)
+        assert not out.exists()  # nothing written

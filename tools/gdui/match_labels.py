@@ -12,7 +12,8 @@ every pool image once; then three labels files are written into the out dir (def
 - ``labels_plg.json``: pseudo-label generation only; cluster k is named ``class_names[k]``
   (an arbitrary naming, the "+PLG" baseline);
 - ``labels_plm.json``: + pseudo-label matching (Algorithm 1: Eqs. 10–12);
-- ``labels_lmr.json``: + label-matching refinement (Eqs. 13–18), when ``refinement`` is set.
+- ``labels_lmr.json``: + label-matching refinement (§3.4, Eqs. 13–18), when ``refinement`` is
+  set.
 
 Each labels file (UTF-8 JSON)::
 
@@ -20,13 +21,17 @@ Each labels file (UTF-8 JSON)::
      "cluster_to_class": [class id per cluster], "clusters": [cluster id per pool index],
      "stage": "plg" | "plm" | "lmr", "matcher": "<type>", "num_clusters": K,
      "pseudo_labels": "<folder>", "priority": [[K x C]] (plm, lmr),
-     "refinement": {...report...} (lmr), "evaluation": {...} (when the pool has true labels)}
+     "refinement": {...report...}, "refinement_cfg": {...} (lmr),
+     "evaluation": {...} (when the pool has true labels)}
 
 ``evaluation`` (for information, computed with the pool's true labels where the class names are
 the pool's own): ``label_accuracy`` (labels == truth), clustering ``accuracy``/``nmi``/``ari`` and
 ``matched_clusters``. ``clip_probs.npy`` (N x C float32) is kept beside them: CLIP scores only
-the images matching and refinement read (each cluster's N_top most and N_btm least confident;
-rows of NaN elsewhere), or all of them with ``--score-all``.
+the images matching and refinement read (each cluster's N_top most and N_btm least confident
+samples, then the members that Eq. 18 reassigns; rows of NaN elsewhere), or all of them with
+``--score-all`` (which tools/analysis_tools/gdui_sigma_sweep.py needs). ``truth.npy`` (N int64,
+the pool's true labels as indices into ``class_names``) is written when the pool has them, for
+evaluation only (the sweep reads it).
 """
 import argparse
 import json
@@ -53,8 +58,8 @@ def parse_args() -> argparse.Namespace:
                         "config's pseudo_labels)")
     parser.add_argument('--out-dir', help='output folder (default: work_dirs/<config name>)')
     parser.add_argument('--score-all', action='store_true',
-                        help='score every pool image with CLIP (default: only the top and '
-                        'bottom samples that matching and refinement read)')
+                        help='score every pool image with CLIP (default: only the samples '
+                        'that matching and refinement read); the sigma_btm sweep needs it')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. scorer.device=cuda')
     return parser.parse_args()
@@ -108,7 +113,7 @@ def main() -> None:
     names = check_class_names(cfg.class_names)
     folder = args.pseudo_labels or cfg.pseudo_labels
     clusters_out = load_clusters(folder)
-    probs, features = clusters_out['probs'], clusters_out['features']
+    probs = clusters_out['probs']
     check_class_count(len(names), probs.shape[1])
     dataset = DATASETS.build(cfg.pool)
     if len(dataset) != probs.shape[0]:
@@ -131,6 +136,8 @@ def main() -> None:
             content['evaluation'] = evaluate(np.asarray(labels), clusters, mapping, truth)
         write(os.path.join(out_dir, f'labels_{stage}.json'), content)
 
+    if truth is not None:
+        np.save(os.path.join(out_dir, 'truth.npy'), truth.astype(np.int64), allow_pickle=False)
     identity = np.arange(probs.shape[1])
     labels_file('plg', identity[clusters], identity, matcher='identity')
     needed = scorer.needed_indices(probs)
@@ -139,14 +146,25 @@ def main() -> None:
     if args.score_all:
         needed = np.arange(len(dataset))
     clip_probs = np.full((len(dataset), len(names)), np.nan, dtype=np.float32)
-    clip_probs[needed] = scorer.zero_shot(PoolImages(dataset, needed), names)
-    np.save(os.path.join(out_dir, 'clip_probs.npy'), clip_probs, allow_pickle=False)
-    priority = scorer.priority(probs, clip_probs)  # Eqs. 10-11
-    mapping = matcher(priority)  # Eq. 12
+
+    def score(indices: np.ndarray) -> np.ndarray:
+        """Score the pool images ``indices`` not scored yet; all scored indices."""
+        new = np.setdiff1d(indices, np.flatnonzero(np.isfinite(clip_probs).all(axis=1)))
+        if new.size:
+            clip_probs[new] = scorer.zero_shot(PoolImages(dataset, new), names)
+        return np.flatnonzero(np.isfinite(clip_probs).all(axis=1))
+
+    needed = score(needed)
+    priority = scorer.priority(probs, clip_probs)  # Eq. 11 and the class proportions
+    mapping = matcher(priority)  # Algorithm 1, Eq. 12
     labels_file('plm', mapping[clusters], mapping, priority=priority.tolist())
     if refinement is not None:
-        refined, report = refinement(probs, mapping, clip_probs, features)  # Eqs. 13-18
-        labels_file('lmr', refined, mapping, priority=priority.tolist(), refinement=report)
+        # The decision (Eqs. 14-17) reads T_m and B_m; Eq. 18 then reassigns X_adj, scored now.
+        needed = score(refinement.adjustment_indices(probs, mapping, clip_probs))
+        refined, report = refinement(probs, mapping, clip_probs)
+        labels_file('lmr', refined, mapping, priority=priority.tolist(), refinement=report,
+                    refinement_cfg=cfg.refinement.to_dict())
+    np.save(os.path.join(out_dir, 'clip_probs.npy'), clip_probs, allow_pickle=False)
     if truth is not None:
         accuracy = float(np.mean(clip_probs[needed].argmax(axis=1) == truth[needed]))
         print_log(f'CLIP zero-shot accuracy on the {needed.size} scored images: {accuracy:.4f}',

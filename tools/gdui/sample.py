@@ -19,8 +19,13 @@ Output in DIR (default ``work_dirs/<config name>``):
 * always ``samples.npy`` (all images), ``labels.npy`` (int64 class id per image, -1 when
   unconditional) and ``manifest.json`` (settings and files).
 
-Sample ``j`` of every class starts from the same noise (seeded by ``(seed, j)``), so grids of
-different classes and the unconditional grid differ only by the guidance.
+Every sample of a run has its own noise (its initial ``x_T`` and every step's noise): sample
+``j`` of class ``c`` draws it from a generator seeded by ``(seed, c * num_per_class + j)``, an
+unconditional sample ``i`` by ``(seed, i)`` (:func:`noise_index`). So no two samples of a run
+share a noise path, a guided run over all ``K`` classes uses exactly the ``K * num_per_class``
+paths of an unconditional run of that many samples (same noise set: the rows differ by the
+guidance only), and sample ``j`` of a class gets the same noise whatever ``--classes`` selects
+or ``--batch-size`` is.
 """
 import argparse
 import json
@@ -38,6 +43,7 @@ from mmengine.config import DictAction  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from cdmx.generators import load_trained_model  # noqa: E402
+from cdmx.generators.guided_sampler import check_pair  # noqa: E402
 from cdmx.registry import GENERATORS  # noqa: E402
 from cdmx.utils.cli import default_work_dir, load_config, run_cli  # noqa: E402
 from cdmx.utils.errors import CdmxError  # noqa: E402
@@ -85,8 +91,15 @@ def select_classes(class_names: List[str], wanted) -> List[int]:
     return ids
 
 
+def noise_index(class_id: int, j: int, count: int) -> int:
+    """The run-wide noise index of sample ``j`` of ``count``: ``class_id * count + j`` for a
+    guided class ``class_id >= 0``, ``j`` for unconditional sampling (``class_id = -1``)."""
+    return max(class_id, 0) * count + j
+
+
 def noise_generators(seed: int, indices, device) -> List[torch.Generator]:
-    """One generator per sample, seeded by ``(seed, index)`` (independent of the batching)."""
+    """One generator per sample, seeded by ``(seed, index)`` of its run-wide noise index
+    (:func:`noise_index`), so a sample's noise does not depend on the batching."""
     generators = []
     for index in indices:
         state = int(np.random.SeedSequence([seed, int(index)]).generate_state(1)[0])
@@ -134,6 +147,8 @@ def main() -> None:
     sampler = GENERATORS.build(generator_cfg)
     batch_size = positive(args.batch_size or cfg.get('batch_size', 100), 'batch_size')
     seed = args.seed if args.seed is not None else cfg.get('seed', 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise CdmxError(f'seed is {seed!r}; pass an integer >= 0.')
     out_dir = args.out_dir or default_work_dir(args.config)
     unet = load_trained_model(cfg.unet_config, args.unet_checkpoint, args.device)
     guided = cfg.get('classifier_config') is not None and sampler.scale > 0
@@ -144,6 +159,7 @@ def main() -> None:
                             'the classifier; pass --classifier-checkpoint or --scale 0.')
         classifier = load_trained_model(cfg.classifier_config, args.classifier_checkpoint,
                                         args.device)
+        check_pair(unet, classifier)
         if len(class_names) != classifier.num_classes:
             raise CdmxError(f'the config names {len(class_names)} classes but the classifier '
                             f'has {classifier.num_classes}; list its classes in class_names.')
@@ -159,7 +175,8 @@ def main() -> None:
     jobs = [(g, start) for g in groups for start in range(0, count, batch_size)]
     images_of = {stem: [] for stem, _, _ in groups}
     for (stem, _, class_id), start in tqdm(jobs, desc='sampling batches'):
-        indices = range(start, min(start + batch_size, count))
+        indices = [noise_index(class_id, j, count)
+                   for j in range(start, min(start + batch_size, count))]
         images = sampler(unet, classifier, [max(class_id, 0)] * len(indices),
                          generator=noise_generators(seed, indices, args.device))
         images_of[stem].append(images.cpu().numpy())
@@ -178,6 +195,8 @@ def main() -> None:
                     classifier_checkpoint=args.classifier_checkpoint if guided else None,
                     method=sampler.method, scale=sampler.scale if guided else 0.0,
                     num_inference_steps=sampler.num_inference_steps, seed=seed,
+                    noise='per sample, seeded by (seed, class_id * count + j); unconditional: '
+                          '(seed, j)',
                     class_names=class_names, files=files)
     with open(os.path.join(out_dir, 'manifest.json'), 'w') as f:
         json.dump(manifest, f, indent=2)

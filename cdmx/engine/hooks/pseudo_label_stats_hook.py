@@ -4,12 +4,13 @@
 pseudo-labels (buffer ``pseudo_counts``), of the ground truth of the unlabelled samples where
 they carry one (``pseudo_gt_counts``, only for evaluation: it never enters training), the
 pseudo-labels that agree with it (``pseudo_correct``) and the labelled ground truth
-(``labelled_counts``). Every ``interval`` iterations this hook appends the cumulative counts,
-summed over ranks, and the unlabelled class prior ``p(y_0)`` (``unlabelled_prior``, Eq. 10) to
-``<work_dir>/<log_file>`` (JSON: ``classes``, ``reference`` and ``records``, one per logging
-step with ``iter``, ``pseudo_counts``, ``pseudo_gt_counts``, ``pseudo_correct``,
-``labelled_counts``, ``unlabelled_prior``), and at the end of training plots them to
-``<work_dir>/<plot_file>`` (:func:`~cdmx.visualization.pseudo_label_plot.plot_pseudo_label_stats`).
+(``labelled_counts``). Every ``interval`` iterations this hook appends the cumulative counts
+(already summed over the ranks by the model) and the unlabelled class prior ``p(y_0)``
+(``unlabelled_prior``, Eq. 10) to ``<work_dir>/<log_file>`` (JSON: ``classes``, ``reference``
+and ``records``, one per logging step with ``iter``, ``pseudo_counts``, ``pseudo_gt_counts``,
+``pseudo_correct``, ``labelled_counts``, ``unlabelled_prior``), and at the end of training
+plots them to ``<work_dir>/<plot_file>``
+(:func:`~cdmx.visualization.pseudo_label_plot.plot_pseudo_label_stats`).
 
 The ground truth the plot compares with is, in this order: ``reference_counts`` (a JSON file
 with ``class_pixel_counts``, e.g. the scene tool's or ``make_semi_splits.py --count-pixels``'
@@ -22,7 +23,7 @@ import os
 from typing import List, Optional
 
 import torch
-from mmengine.dist import all_reduce, is_main_process
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -101,12 +102,9 @@ class PseudoLabelStatsHook(Hook):
         model = self._segmentor(runner)
         record = dict(iter=runner.iter + 1)
         for name in COUNT_BUFFERS:
-            counts = getattr(model, name).detach().clone()
-            all_reduce(counts, op='sum')  # each rank counts its own samples
-            record[name] = counts.cpu().tolist()
-        prior = model.unlabelled_prior.detach().clone().float()
-        all_reduce(prior, op='mean')
-        record['unlabelled_prior'] = prior.cpu().tolist()
+            # the model sums each iteration's counts over the ranks: every rank holds them all
+            record[name] = getattr(model, name).detach().cpu().tolist()
+        record['unlabelled_prior'] = model.unlabelled_prior.detach().float().cpu().tolist()
         if self.records and self.records[-1]['iter'] == record['iter']:
             return
         self.records.append(record)

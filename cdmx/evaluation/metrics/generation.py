@@ -14,7 +14,8 @@ classifier named separately (``is_classifier``; for the mini world a Fashion-MNI
   the ``mixed_6/conv`` layer (the 1x1 branch of the 17x17 block ``mixed_6``), flattened:
   ``7 x 17 x 17 = 2023`` values per image (:attr:`InceptionExtractor.spatial_layer`).
 * **IS** (Salimans et al., 2016): ``exp(E_x KL(p(y | x) || p(y)))`` over ``splits`` chunks,
-  mean and standard deviation (:func:`inception_score`).
+  mean and standard deviation (:func:`inception_score`); the chunks are drawn by a fixed seeded
+  permutation, so a file saved class by class does not put one class in each chunk.
 * **Precision / recall** (Kynkäänniemi et al., 2019), ``k = 3``: each feature's k-NN radius in its
   own set (itself excluded) defines a manifold as the union of balls; precision is the fraction
   of generated features inside the real manifold, recall the fraction of real features inside
@@ -205,18 +206,31 @@ def fid_from_features(features1: np.ndarray, features2: np.ndarray) -> float:
     return frechet_distance(*feature_statistics(features1), *feature_statistics(features2))
 
 
-def inception_score(probs: np.ndarray, splits: int = 10) -> tuple:
+def inception_score(probs: np.ndarray, splits: int = 10, seed: int = 0) -> tuple:
     """``exp(E_x KL(p(y | x) || p(y)))`` per split: ``(N, C)`` probabilities -> (mean, std).
 
-    ``p(y)`` is the mean of ``p(y | x)`` over the split; the N images are cut into ``splits``
-    consecutive chunks (Salimans et al.: 10).
+    ``p(y)`` is the mean of ``p(y | x)`` over the split. The N images are cut into ``splits``
+    chunks (Salimans et al.: 10) over a fixed random order, not the file order: samples saved
+    class by class would otherwise give one class per chunk, whose score is near 1 and *falls*
+    as guidance gets better. The order is a function of the probabilities only: the rows are
+    sorted lexicographically (a canonical order of the set), then permuted by
+    ``numpy.random.default_rng(seed).permutation(N)`` (torch-fidelity likewise shuffles with a
+    fixed seed before splitting). So the score depends on the set of rows and the seed, not on
+    the order the images are stored in.
+
+    Args:
+        probs (ndarray): ``(N, C)`` class probabilities ``p(y | x)``.
+        splits (int): Number of chunks, ``1 <= splits <= N``.
+        seed (int): Seed of the permutation (fixed, so every row of a table uses the same one).
     """
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 2 or len(probs) < splits or splits < 1:
         raise CdmxError(f'Inception Score needs (N, C) probabilities with N >= splits={splits} '
                         f'but got shape {probs.shape}; pass more images or fewer splits.')
+    canonical = probs[np.lexsort(probs.T[::-1])]
+    shuffled = canonical[np.random.default_rng(seed).permutation(len(probs))]
     scores = []
-    for part in np.array_split(probs, splits):
+    for part in np.array_split(shuffled, splits):
         marginal = part.mean(axis=0, keepdims=True)
         kl = (part * (np.log(part + 1e-12) - np.log(marginal + 1e-12))).sum(axis=1)
         scores.append(np.exp(kl.mean()))

@@ -10,16 +10,17 @@ The design follows the one DiffMatch borrows from DDP (Ji et al. 2023):
   layer predicts a FiLM scale and shift applied after the layer, ``h <- h (1 + s) + b``
   (zero-initialised, so the FiLM starts as the identity);
 * ``L`` (default 4) layers of multi-scale deformable attention (mmcv's
-  ``MultiScaleDeformableAttention`` with its CUDA op; elsewhere the faster pure-PyTorch path of
-  :mod:`cdmx.models.layers.deformable_attention`) + LayerNorm + FFN + LayerNorm, post-norm as in
-  Deformable DETR's encoder. Every pixel of the 1/4-scale map is a query; its reference point is
-  the pixel centre.
+  ``MultiScaleDeformableAttention`` with its CUDA op where mmcv has it; elsewhere the faster
+  pure-PyTorch path of :mod:`cdmx.models.layers.deformable_attention`) + LayerNorm + FFN +
+  LayerNorm, post-norm as in Deformable DETR's encoder. Every pixel of the 1/4-scale map is a
+  query; its reference point is the pixel centre.
 * Multi-scale values: the extractor gives one 1/4-scale map, so each layer builds its
   ``num_levels`` levels from its own input ``h`` by average pooling with stride ``2^l``
   (``l = 0 .. num_levels - 1``; 1/4, 1/8, 1/16 of the image by default). This is a choice: the
   denoiser attends over a pyramid of the fused map rather than over backbone stages, so it runs
   on any extractor's single output and the levels carry the current mask estimate.
-* a 1x1 conv maps ``h`` to the ``K``-channel prediction of ``y_0``;
+* a 1x1 conv maps ``h`` to the prediction: ``K`` channels of ``y_0``'s encoding, or ``C``
+  class logits (``readout``, below);
 * optional self-conditioning (``self_condition``, Chen et al. 2022, the paper of analog bits,
   Sec. 3.2): the denoiser also reads a previous estimate ``y0~`` of ``y_0``, concatenated
   with ``y_t`` before the embedding, ``f(concat(y_t, y0~), z, lambda)``; ``y0~ = 0`` when
@@ -41,6 +42,22 @@ Label encodings (``label_encoding``):
   ``-||y - e_c||^2 / (2 b^2)``.
 
 Ignored pixels are encoded as all-zero vectors (no class; equidistant from every code).
+
+Readouts (``readout``), the two readings of the paper (see docs/diffmatch.md):
+
+* ``'regression'`` (the paper: Eqs. 4-6 and Algorithm 2's ``l2_loss``; Sec. 3.4's "thresholding
+  the generated analog bits"): the head predicts the ``K``-channel encoding of ``y_0``, scored
+  by the squared error (:class:`~cdmx.models.losses.DebiasedDiffusionLoss`);
+* ``'logits'`` (DDP's, whose Algorithms DiffMatch's Algorithms 2-3 reproduce): the head predicts
+  ``C`` class logits, scored by cross-entropy
+  (:class:`~cdmx.models.losses.DebiasedCrossEntropyLoss`); the class posterior is their softmax.
+
+Algorithm 3 re-encodes each prediction before its DDIM update, ``encoding(mask_pred)``:
+:meth:`MaskDenoiser.encode_prediction` writes the decoded classes (thresholded bits or the
+argmax) in the label encoding again (``reencode=True``, the algorithm); ``reencode=False`` uses
+the posterior mean code instead (the raw prediction of the regression readout; the
+softmax-weighted class codes of the logits readout), an option. A self-conditioned denoiser
+reads its previous prediction as that posterior mean code.
 """
 import math
 from typing import List, Optional, Tuple
@@ -55,10 +72,12 @@ from mmengine.model import BaseModule
 from cdmx.diffusion.analog_bits import (PROB_EPS, bits_to_ids, bits_to_log_probs, class_codes,
                                        ids_to_bits, num_bits)
 from cdmx.models.layers import PointsFirstDeformableAttention
+from cdmx.models.losses.debiased_diffusion_loss import debias_shift
 from cdmx.registry import HEADS
 from cdmx.utils.errors import CdmxError
 
 LABEL_ENCODINGS = ('analog_bits', 'one_hot', 'embedding')
+READOUTS = ('regression', 'logits')
 
 
 def _positive_int(name: str, value) -> int:
@@ -141,10 +160,11 @@ class DenoiserLayer(nn.Module):
 
 @HEADS.register_module()
 class MaskDenoiser(BaseModule):
-    """``f(y_t, z, lambda)``: ``(N, D_z, H, W)``, ``(N, K, H, W)``, ``(N,)`` -> ``(N, K, H, W)``.
+    """``f(y_t, z, lambda)``: ``(N, D_z, H, W)``, ``(N, K, H, W)``, ``(N,)`` -> ``(N, O, H, W)``
+    with ``O = K`` (regression readout) or ``C`` (logits readout).
 
-    See the module docstring for the architecture and the label encodings. ``H, W`` are the
-    1/4-scale feature size.
+    See the module docstring for the architecture, the label encodings and the readouts.
+    ``H, W`` are the 1/4-scale feature size.
 
     Args:
         num_classes (int): ``C``.
@@ -161,6 +181,9 @@ class MaskDenoiser(BaseModule):
         embedding_dims (int, optional): ``K`` of the ``'embedding'`` encoding (default: as
             many as analog bits would take).
         self_condition (bool): Read a previous estimate of ``y_0`` too (module docstring).
+        readout (str): ``'regression'`` (the paper) or ``'logits'`` (DDP), module docstring.
+        reencode (bool): Algorithm 3's re-encoding of each prediction before the DDIM update
+            (True, the algorithm) or the posterior mean code (False).
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
@@ -168,7 +191,8 @@ class MaskDenoiser(BaseModule):
                  num_layers: int = 4, num_heads: int = 8, num_levels: int = 3,
                  num_points: int = 4, feedforward_channels: int = 1024, dropout: float = 0.0,
                  label_encoding: str = 'analog_bits', bit_scale: float = 0.1,
-                 embedding_dims: int = None, self_condition: bool = False, init_cfg=None):
+                 embedding_dims: int = None, self_condition: bool = False,
+                 readout: str = 'regression', reencode: bool = True, init_cfg=None):
         super().__init__(init_cfg)
         for name, value in (('in_channels', in_channels), ('embed_dims', embed_dims),
                             ('num_layers', num_layers), ('num_heads', num_heads),
@@ -196,9 +220,13 @@ class MaskDenoiser(BaseModule):
                 raise CdmxError("embedding_dims is only read with label_encoding='embedding'; "
                                 'remove it or switch the encoding.')
             self.label_channels = bits if label_encoding == 'analog_bits' else num_classes
-        if not isinstance(self_condition, bool):
-            raise CdmxError(f'self_condition is {self_condition!r}; give True or False.')
-        self.self_condition = self_condition
+        for name, value in (('self_condition', self_condition), ('reencode', reencode)):
+            if not isinstance(value, bool):
+                raise CdmxError(f'{name} is {value!r}; give True or False.')
+        if readout not in READOUTS:
+            raise CdmxError(f'readout is {readout!r}; choose one of {READOUTS}.')
+        self.self_condition, self.reencode, self.readout = self_condition, reencode, readout
+        self.out_channels = self.label_channels if readout == 'regression' else num_classes
         self.mask_embed = nn.Conv2d(self.label_channels * (1 + self_condition), embed_dims, 1)
         self.fuse = nn.Conv2d(in_channels + embed_dims, embed_dims, 1)
         self.time_embed = nn.Sequential(
@@ -207,7 +235,7 @@ class MaskDenoiser(BaseModule):
         self.layers = nn.ModuleList(
             DenoiserLayer(embed_dims, num_heads, num_levels, num_points, feedforward_channels,
                           dropout, embed_dims) for _ in range(num_layers))
-        self.predict_y0 = nn.Conv2d(embed_dims, self.label_channels, 1)
+        self.predict_y0 = nn.Conv2d(embed_dims, self.out_channels, 1)
 
     def class_vectors(self) -> torch.Tensor:
         """``(C, K)`` the encoded vector of each class."""
@@ -238,8 +266,10 @@ class MaskDenoiser(BaseModule):
         return y0 * valid[:, None].to(y0.dtype)
 
     def class_log_probs(self, y0: torch.Tensor) -> torch.Tensor:
-        """``(N, K, H, W)`` predicted ``y_0`` -> ``(N, C, H, W)`` class scores (log-likelihoods,
-        see the module docstring); their argmax is :meth:`decode`."""
+        """``(N, O, H, W)`` prediction -> ``(N, C, H, W)`` class scores (log-likelihoods, or the
+        log-softmax of logits; see the module docstring); their argmax is :meth:`decode`."""
+        if self.readout == 'logits':
+            return y0.log_softmax(dim=1)
         if self.label_encoding == 'analog_bits':
             return bits_to_log_probs(y0, self.num_classes, self.bit_scale)
         if self.label_encoding == 'one_hot':
@@ -250,11 +280,38 @@ class MaskDenoiser(BaseModule):
         return -dist / (2 * self.bit_scale ** 2)
 
     def decode(self, y0: torch.Tensor) -> torch.Tensor:
-        """``(N, K, H, W)`` predicted ``y_0`` -> ``(N, H, W)`` int64 class ids (thresholded
-        analog bits, the largest one-hot channel, or the nearest class embedding)."""
-        if self.label_encoding == 'analog_bits':
+        """``(N, O, H, W)`` prediction -> ``(N, H, W)`` int64 class ids (thresholded analog
+        bits, the largest one-hot channel, the nearest class embedding, or the largest logit)."""
+        if self.readout == 'regression' and self.label_encoding == 'analog_bits':
             return bits_to_ids(y0, self.num_classes, self.bit_scale)
         return self.class_log_probs(y0).argmax(1)
+
+    def posterior_mean(self, pred: torch.Tensor) -> torch.Tensor:
+        """``(N, O, H, W)`` prediction -> ``(N, K, H, W)`` its mean code: the prediction itself
+        (regression readout) or ``sum_c softmax(pred)_c v_c`` (logits readout)."""
+        if self.readout == 'regression':
+            return pred
+        vectors = self.class_vectors().to(pred.dtype)
+        return torch.einsum('nchw,ck->nkhw', pred.softmax(dim=1), vectors)
+
+    def encode_prediction(self, pred: torch.Tensor) -> torch.Tensor:
+        """Algorithm 3's ``encoding(mask_pred)``: ``(N, O, H, W)`` prediction -> ``(N, K, H, W)``
+        encoded estimate of ``y_0`` for the DDIM update: the code of the decoded class
+        (``reencode``) or :meth:`posterior_mean`."""
+        if self.reencode:
+            return self.class_vectors().to(pred.dtype)[self.decode(pred)].permute(0, 3, 1, 2)
+        return self.posterior_mean(pred)
+
+    def debiased(self, pred: torch.Tensor, class_prior: torch.Tensor) -> torch.Tensor:
+        """``(N, O, H, W)`` prediction whose class posterior is divided by ``C p`` (``p``:
+        ``(C,)`` positive, summing to 1) and renormalised, same shape: the mean code moved by
+        :func:`~cdmx.models.losses.debiased_diffusion_loss.debias_shift` (regression) or the
+        logits minus ``log(C p)`` (logits)."""
+        prior = class_prior.to(pred.dtype)
+        if self.readout == 'logits':
+            return pred - torch.log(prior.numel() * prior)[None, :, None, None]
+        return pred + debias_shift(self.class_log_probs(pred),
+                                   self.class_vectors().to(pred.dtype), prior)
 
     def forward(self, z: torch.Tensor, y_t: torch.Tensor, logsnr: torch.Tensor,
                 y0_prev: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -264,20 +321,24 @@ class MaskDenoiser(BaseModule):
             z (Tensor): ``(N, D_z, H, W)`` image feature.
             y_t (Tensor): ``(N, K, H, W)`` noisy encoded mask.
             logsnr (Tensor): ``(N,)`` log-SNR ``lambda(t)`` of ``y_t``.
-            y0_prev (Tensor, optional): ``(N, K, H, W)`` previous estimate of ``y_0``
-                (``self_condition`` only; None reads zeros).
+            y0_prev (Tensor, optional): ``(N, O, H, W)`` this denoiser's previous prediction
+                (``self_condition`` only), read as its :meth:`posterior_mean`; None reads
+                zeros.
 
         Returns:
-            Tensor: ``(N, K, H, W)`` prediction of ``y_0``.
+            Tensor: ``(N, O, H, W)`` prediction of ``y_0`` (its encoding, or class logits).
         """
         self._check_inputs(z, y_t, logsnr)
         if self.self_condition:
+            expected = (y_t.shape[0], self.out_channels, *y_t.shape[2:])
             if y0_prev is None:
-                y0_prev = torch.zeros_like(y_t)
-            elif y0_prev.shape != y_t.shape:
-                raise CdmxError(f'the previous estimate of y_0 is {tuple(y0_prev.shape)} but '
-                                f'y_t {tuple(y_t.shape)}; give one of the same shape.')
-            y_t = torch.cat([y_t, y0_prev], dim=1)
+                previous = torch.zeros_like(y_t)
+            elif y0_prev.shape != expected:
+                raise CdmxError(f'the previous prediction is {tuple(y0_prev.shape)} but the '
+                                f'denoiser predicts {expected}; give one of the same shape.')
+            else:
+                previous = self.posterior_mean(y0_prev)
+            y_t = torch.cat([y_t, previous], dim=1)
         elif y0_prev is not None:
             raise CdmxError('a previous estimate of y_0 was given to a denoiser without '
                             'self_condition; build it with self_condition=True.')

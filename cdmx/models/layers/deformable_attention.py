@@ -12,12 +12,50 @@ the queries: the sampling grid is ``(N heads, P, Q, 2)``, so each level's sample
 (vectorised over the queries); levels are accumulated one at a time, so nothing is stacked.
 Same values and gradients up to float rounding (tests); the speed-up is printed by
 ``tools/analysis_tools/benchmark_deformable_attention.py``.
+
+On CUDA mmcv always calls its compiled op, and an mmcv built without CUDA ops fails there at the
+first forward ("ms_deform_attn_impl_forward: implementation for device cuda:0 not found").
+:func:`compiled_op_available` runs the op once on a one-pixel input of the device; where it
+fails, :class:`PointsFirstDeformableAttention` warns once (per device) and runs the
+points-first path instead.
 """
+import functools
+import logging
 from typing import List
 
 import torch
 import torch.nn.functional as F
 from mmcv.ops import MultiScaleDeformableAttention
+from mmcv.ops.multi_scale_deform_attn import MultiScaleDeformableAttnFunction
+from mmengine.logging import print_log
+
+from cdmx.utils.errors import CdmxError
+
+
+@functools.lru_cache(maxsize=None)
+def compiled_op_available(device: torch.device) -> bool:
+    """Whether mmcv's compiled deformable-attention op runs on ``device``: one call on a
+    one-pixel input, cached per device; where it raises, one warning line is logged."""
+    with torch.no_grad():
+        try:
+            MultiScaleDeformableAttnFunction.apply(
+                torch.zeros(1, 1, 1, 1, device=device),
+                torch.ones(1, 2, dtype=torch.long, device=device),
+                torch.zeros(1, dtype=torch.long, device=device),
+                torch.full((1, 1, 1, 1, 1, 2), 0.5, device=device),
+                torch.ones(1, 1, 1, 1, 1, device=device), 1)
+        except (RuntimeError, NotImplementedError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            print_log(f'mmcv has no deformable-attention op for {device} ({reason}); using the '
+                      'PyTorch path of cdmx.models.layers.deformable_attention.',
+                      logger='current', level=logging.WARNING)
+            return False
+    return True
+
+
+def on_accelerator(value: torch.Tensor) -> bool:
+    """Whether mmcv's forward would call its compiled op on ``value`` (a CUDA tensor)."""
+    return value.is_cuda
 
 
 def deformable_attention_points_first(value: torch.Tensor, spatial_shapes: torch.Tensor,
@@ -56,12 +94,14 @@ def deformable_attention_points_first(value: torch.Tensor, spatial_shapes: torch
 
 class PointsFirstDeformableAttention(MultiScaleDeformableAttention):
     """mmcv's ``MultiScaleDeformableAttention`` (same parameters, initialisation and CUDA op)
-    whose non-CUDA path is :func:`deformable_attention_points_first`.
+    whose path without the compiled op (off CUDA, or an mmcv built without CUDA ops) is
+    :func:`deformable_attention_points_first`.
 
     The projections below restate mmcv's forward for the case the mask denoiser uses
     (``batch_first``, 2-d reference points, no query position or padding mask): mmcv's forward
     calls its module-level CPU function directly, so the only other way in is to patch mmcv.
-    Other cases go to mmcv's forward unchanged.
+    Other cases go to mmcv's forward unchanged (off CUDA), or fail with a clear error on a CUDA
+    device without the op.
     """
 
     def forward(self, query: torch.Tensor, value: torch.Tensor,
@@ -69,7 +109,13 @@ class PointsFirstDeformableAttention(MultiScaleDeformableAttention):
                 level_start_index: torch.Tensor) -> torch.Tensor:
         """``(N, Q, D)`` queries, ``(N, sum_l H_l W_l, D)`` values, ``(N, Q, L, 2)``
         normalised reference points -> ``(N, Q, D)`` (with the residual ``+ query``)."""
-        if value.is_cuda or not self.batch_first or reference_points.shape[-1] != 2:
+        restated = self.batch_first and reference_points.shape[-1] == 2
+        compiled = on_accelerator(value) and compiled_op_available(value.device)
+        if on_accelerator(value) and not compiled and not restated:
+            raise CdmxError(f'mmcv has no deformable-attention op for {value.device} and the '
+                            'PyTorch fallback covers batch_first with 2-d reference points '
+                            'only; install an mmcv built with CUDA ops.')
+        if compiled or not restated:
             return super().forward(query=query, value=value, reference_points=reference_points,
                                    spatial_shapes=spatial_shapes,
                                    level_start_index=level_start_index)

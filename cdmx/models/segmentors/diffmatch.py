@@ -18,13 +18,17 @@ unchanged:
   bilinearly to the label maps (as inference does before decoding) and scores it against the
   encoded full-size ground truth, so that items a few pixels wide, which nearest-neighbour
   resizing to 1/4 scale drops, still count;
-* inference (Algorithm 3): DDIM from pure noise with ``steps`` (3) and time difference ``td``;
-  with ``debias_sampling`` = alpha > 0 each step's prediction ``y0^`` is first replaced by the
-  code mean of its debiased posterior, ``P~(c) ∝ P(c | y0^) / (C p(c))^alpha`` (Eq. 10's
-  division by ``C p(y_0)``, at every sampling step, where the paper's abstract places its
-  adjustment; ``debias_shift`` of :mod:`cdmx.models.losses.debiased_diffusion_loss`), so the DDIM
-  update and the result both lean towards the rare classes (alpha = 1: Bayes' rule for a
-  uniform prior; the training term, Eqs. 9-11, moves ``f`` by ``tau t`` of the same shift).
+* inference (Algorithm 3, :meth:`~cdmx.diffusion.logsnr.LogSNRSchedule.sample`): DDIM from
+  pure noise with ``steps`` (3) and time difference ``td`` (1), each update from the denoiser's
+  re-encoded prediction (``MaskDenoiser.encode_prediction``).
+  An extension, not the paper's method (Sec. 3.3 moves the adjustment into the training loss,
+  Eqs. 9-11; the paper configs leave it off): with ``debias_sampling`` = alpha > 0 each step's
+  prediction ``y0^`` is first replaced by the code mean of its debiased posterior,
+  ``P~(c) ∝ P(c | y0^) / (C p(c))^alpha`` (Eq. 10's division by ``C p(y_0)`` applied post hoc at
+  every sampling step, the logit adjustment of Menon et al. 2020 that
+  :class:`~cdmx.models.DiscriminativeSegmentor` offers a classifier as ``logit_adjust``;
+  ``debias_shift`` of :mod:`cdmx.models.losses.debiased_diffusion_loss`), so the DDIM update and
+  the result both lean towards the rare classes (alpha = 1: Bayes' rule for a uniform prior).
   A self-conditioned denoiser (``MaskDenoiser`` ``self_condition``) reads the previous step's
   raw prediction (zeros at the first step); in training, half of the batches give it its own
   no-gradient first estimate of the same ``y_t``, the other half zeros.
@@ -38,9 +42,9 @@ extractor with an FCN head of loss weight 0.4 on the same 1/4-scale feature. It 
 aid only: inference and checkpoints for mmseg's evaluator do not use it.
 
 The class prior ``p(y_0)`` of Eq. 10 is, unless given as ``class_prior``, the frequency of the
-labelled ground-truth classes seen so far in training (buffer ``gt_class_counts``, add-one
-smoothed so that no class has probability 0); a semi-supervised wrapper passes its own prior
-for pseudo-labelled data.
+labelled ground-truth classes seen so far in training, summed over the distributed processes
+(:mod:`cdmx.models.segmentors.class_prior`); a semi-supervised wrapper passes its own prior for
+pseudo-labelled data.
 """
 import copy
 from typing import List, Optional, Sequence
@@ -53,31 +57,15 @@ from mmseg.models import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.structures import SegDataSample
 
-from cdmx.diffusion.logsnr import CosineLogSNRSchedule
-from cdmx.models.losses.debiased_diffusion_loss import debias_shift
+from cdmx.diffusion.logsnr import LogSNRSchedule, build_logsnr_schedule
 from cdmx.registry import HEADS, LOSSES, MODELS
 from cdmx.utils.errors import CdmxError
 
-
-def class_pixel_counts(labels: torch.Tensor, num_classes: int,
-                       ignore_index: int = 255) -> torch.Tensor:
-    """``(C,)`` float64 pixel count of each class in ``labels`` (any shape), ignoring
-    ``ignore_index``; other values outside ``0..C-1`` are an error."""
-    values = labels[labels != ignore_index].long()
-    if values.numel() and (values.min() < 0 or values.max() >= num_classes):
-        raise CdmxError(f'label maps hold values {int(values.min())}..{int(values.max())} '
-                        f'outside the classes 0..{num_classes - 1} and the ignore index '
-                        f'{ignore_index}; fix the annotations or num_classes.')
-    return torch.bincount(values, minlength=num_classes).double()
-
-
-def smoothed_frequencies(counts: torch.Tensor) -> torch.Tensor:
-    """``(C,)`` add-one smoothed frequencies ``(n_c + 1) / sum(n + 1)`` as float32."""
-    return ((counts + 1) / (counts + 1).sum()).float()
+from .class_prior import ClassPriorMixin
 
 
 @MODELS.register_module()
-class DiffMatch(EncoderDecoder):
+class DiffMatch(ClassPriorMixin, EncoderDecoder):
     """DiffMatch (module docstring): ``inputs (N, 3, H, W)`` -> ``seg_logits (N, C, H, W)``.
 
     Args:
@@ -90,24 +78,27 @@ class DiffMatch(EncoderDecoder):
         loss (dict): Loss config, :class:`~cdmx.models.losses.DebiasedDiffusionLoss` by default
             (``tau=0`` for DiffMatch without the adjustment).
         steps (int): DDIM steps at inference (3).
-        td (float): Time difference of Algorithm 3 (0).
-        logsnr_min (float): Log-SNR at ``t = 1``.
-        logsnr_max (float): Log-SNR at ``t = 0``.
+        td (float): Time difference of Algorithm 3 (1), ``>= 0``.
+        schedule (dict): The log-SNR schedule, ``dict(type=...)`` of
+            :func:`~cdmx.diffusion.logsnr.build_logsnr_schedule` (Algorithm 2's by default).
         class_prior (list[float], optional): A fixed ``p(y_0)`` of the labelled data (``C``
-            values, normalised here); by default estimated from the training ground truth.
+            positive values, normalised here); by default estimated from the training ground
+            truth (:mod:`~cdmx.models.segmentors.class_prior`).
         loss_at (str): ``'feature'`` or ``'input'``: the resolution of the loss (module
             docstring).
         auxiliary_head (dict, optional): An mmseg decode head trained on ``[z]`` (module
             docstring).
         debias_sampling (float): ``alpha`` >= 0 of the debiased posterior at each DDIM step
-            (module docstring); 0 samples the denoiser's own predictions.
+            (an extension, module docstring); 0 (the paper) samples the denoiser's own
+            predictions.
         neck, train_cfg, test_cfg, data_preprocessor, pretrained, init_cfg: As in mmseg's
             ``EncoderDecoder`` (``test_cfg`` defaults to ``dict(mode='whole')``).
     """
 
     def __init__(self, backbone: dict, decode_head: dict, denoiser: dict,
                  loss: dict = dict(type='DebiasedDiffusionLoss'), steps: int = 3,
-                 td: float = 0.0, logsnr_min: float = -20.0, logsnr_max: float = 20.0,
+                 td: float = 1.0,
+                 schedule: dict = dict(type='OffsetCosineLogSNRSchedule'),
                  class_prior: Optional[Sequence[float]] = None, loss_at: str = 'feature',
                  auxiliary_head: Optional[dict] = None, debias_sampling: float = 0.0,
                  neck: Optional[dict] = None,
@@ -136,8 +127,8 @@ class DiffMatch(EncoderDecoder):
         if getattr(self.diffusion_loss, 'ignore_index', self.ignore_index) != self.ignore_index:
             raise CdmxError(f'the loss ignores {self.diffusion_loss.ignore_index} but the '
                             f'decode head {self.ignore_index}; give both the same ignore_index.')
-        self.schedule = CosineLogSNRSchedule(logsnr_min, logsnr_max)
-        CosineLogSNRSchedule.time_pairs(steps, td)  # validates steps and td
+        self.schedule = build_logsnr_schedule(dict(schedule))
+        LogSNRSchedule.time_pairs(steps, td)  # validates steps and td
         self.steps, self.td = steps, float(td)
         if loss_at not in ('feature', 'input'):
             raise CdmxError(f"loss_at is {loss_at!r}; give 'feature' or 'input'.")
@@ -147,15 +138,7 @@ class DiffMatch(EncoderDecoder):
             raise CdmxError(f'debias_sampling is {debias_sampling!r}; give a number >= 0 (the '
                             'power of 1 / (C p) at each sampling step, 0 for none).')
         self.debias_sampling = float(debias_sampling)
-        self.register_buffer('gt_class_counts', torch.zeros(self.num_classes, dtype=torch.float64))
-        if class_prior is not None:
-            prior = torch.as_tensor(class_prior, dtype=torch.float32)
-            if prior.shape != (self.num_classes, ) or (prior <= 0).any():
-                raise CdmxError(f'class_prior must hold {self.num_classes} positive values, got '
-                                f'{list(prior.shape)} values; give one frequency per class.')
-            self.register_buffer('fixed_class_prior', prior / prior.sum())
-        else:
-            self.register_buffer('fixed_class_prior', None)
+        self._init_class_prior(class_prior)
 
     # ---- the extractor g ---------------------------------------------------------------------
     def extract_pixel_embedding(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -167,13 +150,6 @@ class DiffMatch(EncoderDecoder):
         ``(N, h, w)`` int64."""
         gt = torch.stack([sample.gt_sem_seg.data for sample in data_samples])  # (N, 1, H, W)
         return F.interpolate(gt.float(), size=tuple(size), mode='nearest')[:, 0].long()
-
-    def class_prior(self) -> torch.Tensor:
-        """``(C,)`` ``p(y_0)`` of the labelled data: the fixed prior, or the smoothed
-        frequencies of the ground truth seen in training."""
-        if self.fixed_class_prior is not None:
-            return self.fixed_class_prior
-        return smoothed_frequencies(self.gt_class_counts)
 
     # ---- training (Algorithm 2) ----------------------------------------------------------------
     def loss(self, inputs: torch.Tensor, data_samples: List[SegDataSample],
@@ -207,9 +183,7 @@ class DiffMatch(EncoderDecoder):
         full = torch.stack([sample.gt_sem_seg.data[0] for sample in data_samples]).long()
         labels = self.labels_at(data_samples, z.shape[2:])
         if class_prior is None:
-            self.gt_class_counts += class_pixel_counts(full, self.num_classes,
-                                                       self.ignore_index).to(
-                                                           self.gt_class_counts.device)
+            self.count_classes(full)
             class_prior = self.class_prior()
         y0 = self.denoiser.encode(labels, self.ignore_index)
         t = torch.rand(y0.shape[0], device=y0.device)
@@ -247,32 +221,30 @@ class DiffMatch(EncoderDecoder):
             td (float, optional): Time difference (default :attr:`td`).
 
         Returns:
-            list[Tensor]: ``steps`` tensors ``(N, K, h, w)``; the last one is the result.
+            list[Tensor]: ``steps`` predictions ``(N, O, h, w)`` (the denoiser's output); the
+            last one is the result.
         """
-        pairs = CosineLogSNRSchedule.time_pairs(self.steps if steps is None else steps,
-                                                self.td if td is None else td)
-        n = z.shape[0]
-        y = torch.randn(n, self.denoiser.label_channels, *z.shape[2:], device=z.device,
-                        dtype=z.dtype)
-        predictions, previous = [], None
-        for t_now, t_next in pairs:
-            t_now, t_next = z.new_full((n, ), t_now), z.new_full((n, ), t_next)
-            y0 = self.denoiser(z, y, self.schedule.logsnr(t_now), previous)
+        noise = torch.randn(z.shape[0], self.denoiser.label_channels, *z.shape[2:],
+                            device=z.device, dtype=z.dtype)
+        previous = None
+
+        def denoise(y_t: torch.Tensor, t_now: torch.Tensor) -> torch.Tensor:
+            nonlocal previous
+            y0 = self.denoiser(z, y_t, self.schedule.logsnr(t_now), previous)
             if self.denoiser.self_condition:  # the next step reads this raw estimate
                 previous = y0
-            if self.debias_sampling > 0:
-                y0 = self.debias(y0)
-            y = self.schedule.ddim_step(y, y0, t_now, t_next)
-            predictions.append(y0)
-        return predictions
+            return self.debias(y0) if self.debias_sampling > 0 else y0
+
+        return self.schedule.sample(denoise, self.denoiser.encode_prediction, noise,
+                                    self.steps if steps is None else steps,
+                                    self.td if td is None else td)
 
     def debias(self, y0: torch.Tensor) -> torch.Tensor:
-        """``(N, K, h, w)`` predicted ``y_0`` -> the code mean of its posterior divided by
-        ``(C p)^alpha`` (``alpha`` = :attr:`debias_sampling`, ``p`` = :meth:`class_prior`),
-        same shape."""
+        """``(N, O, h, w)`` prediction -> the same prediction of the posterior divided by
+        ``(C p)^alpha`` (``alpha`` = :attr:`debias_sampling`, ``p`` = :meth:`class_prior`;
+        ``MaskDenoiser.debiased``), same shape."""
         prior = self.class_prior().to(y0) ** self.debias_sampling
-        return y0 + debias_shift(self.denoiser.class_log_probs(y0),
-                                 self.denoiser.class_vectors().to(y0.dtype), prior / prior.sum())
+        return self.denoiser.debiased(y0, prior / prior.sum())
 
     def scores(self, y0: torch.Tensor, size) -> torch.Tensor:
         """``(N, K, h, w)`` predicted ``y_0`` -> ``(N, C, H, W)`` class log-probabilities at

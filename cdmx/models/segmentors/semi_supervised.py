@@ -3,21 +3,25 @@
 One training iteration on a batch grouped by :class:`~cdmx.models.MultiBranchSegDataPreProcessor`
 into the branches ``sup``, ``unsup_weak`` and ``unsup_strong``:
 
-1. the teacher (an :class:`mmengine.model.ExponentialMovingAverage` of the student, updated from
-   the student at the start of every training forward, i.e. after each optimiser step) predicts
-   the weak view. DiffMatch denoises from pure noise (its ``inference``), a discriminative
-   model runs its decode head; either way the pseudo-label is the argmax of the class scores and
-   its confidence their softmax maximum. Pixels below ``confidence_threshold`` (UniMatch's 0.95
-   for the discriminative baseline; DiffMatch configs use 0, every pixel) and padding are
-   ignored;
-2. batch-level CutMix (UniMatch): with probability ``cutmix_prob`` a sample gets a random box
-   (area ``U(0.02, 0.4)`` of the image, aspect ratio ``U(0.3, 1/0.3)``) of another sample of the
-   batch pasted into its strong view, and its pseudo-label map is mixed the same way;
-3. the student is trained on the mixed strong view against the mixed pseudo-labels, with
-   channel dropout (``feature_dropout``, UniMatch's 0.5) on its features: on ``z`` for DiffMatch,
-   on every backbone output for an mmseg ``EncoderDecoder``. Labelled and strong images go
-   through the student's extractor in one batch (UniMatch), so batch normalisation never sees a
-   branch of a single image alone;
+1. the teacher predicts the weak view under ``no_grad`` and in eval mode. ``teacher='identical'``
+   (DiffMatch Sec. 3.1: "the teacher and student networks are identical, following UniMatch")
+   is the student itself with its current weights; ``teacher='ema'`` (an option) is an
+   :class:`mmengine.model.ExponentialMovingAverage` of the student, updated from it at the start
+   of every training forward, i.e. after each optimiser step. DiffMatch denoises from pure noise
+   (its ``inference``), a discriminative model runs its decode head; either way the pseudo-label
+   is the argmax of the class scores and its confidence their softmax maximum. Pixels below
+   ``confidence_threshold`` (UniMatch's 0.95 for the discriminative baseline; DiffMatch keeps
+   every pixel, 0) and padding are ignored;
+2. optional batch-level CutMix (UniMatch; not in DiffMatch's list of strong augmentations,
+   Sec. 4.1, so the DiffMatch configs leave it off): with probability ``cutmix_prob`` a sample
+   gets a random box (area ``U(0.02, 0.4)`` of the image, aspect ratio ``U(0.3, 1/0.3)``) of
+   another sample of the batch pasted into its strong view, and its pseudo-label map is mixed
+   the same way;
+3. the student is trained on the (mixed) strong view against the pseudo-labels, with
+   channel dropout (``feature_dropout``, UniMatch's 0.5, DiffMatch's "feature dropout") on its
+   features: on ``z`` for DiffMatch, on every backbone output for an mmseg ``EncoderDecoder``.
+   Labelled and strong images go through the student's extractor in one batch (UniMatch), so
+   batch normalisation never sees a branch of a single image alone;
 4. ``L = L_sup + lambda * L_unsup`` (``unsup_weight`` = lambda, 1 in DiffMatch). A segmentor's
    auxiliary head is trained on the labelled branch only, so ``L_unsup`` stays the method's own
    loss (DiffMatch's diffusion loss, the baseline's decode-head cross-entropy).
@@ -37,10 +41,13 @@ Buffers (saved in checkpoints): ``train_iters`` (the burn-in count), ``labelled_
 ``unlabelled_prior``, and for DiffMatch's Figs. 1 and 8 the cumulative pixel counts per class
 of the pseudo-labels used (``pseudo_counts``), of the unlabelled ground truth where the samples
 carry one (``pseudo_gt_counts``; never used for training) and of the pseudo-labels that agree
-with it (``pseudo_correct``). Under DistributedDataParallel (``broadcast_buffers``) they
-follow rank 0. For DiffMatch the student's own prior estimate (``gt_class_counts``) is kept
-equal to ``labelled_counts``, so its ``class_prior()`` is the labelled prior, for the loss and
-for its ``debias_sampling``; the teacher copies it.
+with it (``pseudo_correct``). Under distributed training the counts of each iteration are
+summed over the processes (one :func:`mmengine.dist.all_reduce` per iteration) before they enter
+the buffers, so every rank holds the global counts and the same priors. A student with a class
+prior (:class:`~cdmx.models.DiffMatch`, :class:`~cdmx.models.DiscriminativeSegmentor`) keeps
+its own estimate (``gt_class_counts``) equal to ``labelled_counts``, so its ``class_prior()``
+is the labelled prior, for the loss and for its post-hoc adjustment (``debias_sampling``,
+``logit_adjust``); an EMA teacher copies it.
 """
 from typing import Dict, List, Optional
 
@@ -55,9 +62,13 @@ from mmseg.structures import SegDataSample
 from cdmx.registry import MODELS
 from cdmx.utils.errors import CdmxError
 
-from .diffmatch import DiffMatch, class_pixel_counts, smoothed_frequencies
+from .class_prior import (ClassPriorMixin, check_num_classes, class_pixel_counts,
+                          smoothed_frequencies, summed_over_ranks)
+from .diffmatch import DiffMatch
 
 BRANCHES = ('sup', 'unsup_weak', 'unsup_strong')
+#: Per-class pixel counts, in the order of the all-reduced rows (``_count``).
+COUNT_BUFFERS = ('labelled_counts', 'pseudo_counts', 'pseudo_gt_counts', 'pseudo_correct')
 
 
 def _fraction(name: str, value: float, upper_open: bool = False) -> float:
@@ -92,39 +103,40 @@ class SemiSupervisedSegmentor(BaseSegmentor):
     """Teacher and student segmentors in one model (module docstring).
 
     Args:
-        segmentor (dict): The student's config: a :class:`~cdmx.models.DiffMatch` or an mmseg
-            ``EncoderDecoder`` (the discriminative baseline). The teacher is a copy.
+        segmentor (dict): The student's config: a :class:`~cdmx.models.DiffMatch`, a
+            :class:`~cdmx.models.DiscriminativeSegmentor` or an mmseg ``EncoderDecoder``.
         data_preprocessor (dict): A :class:`~cdmx.models.MultiBranchSegDataPreProcessor`.
+        teacher (str): ``'identical'`` (DiffMatch and UniMatch: the student's current weights
+            label the weak view) or ``'ema'`` (a mean teacher, an option).
+        ema_momentum (float, optional): ``m`` in (0, 1) of the EMA teacher's update
+            ``teacher <- (1 - m) teacher + m student`` (e.g. 0.01: about the last 100
+            students); only with ``teacher='ema'``, where it is required.
         unsup_weight (float): ``lambda`` of ``L_sup + lambda L_unsup``.
         confidence_threshold (float): Pseudo-labels with a lower confidence are ignored.
-        cutmix_prob (float): Probability that a strong view gets a CutMix box.
+        cutmix_prob (float): Probability that a strong view gets a CutMix box (0: none, as
+            DiffMatch; UniMatch's 0.5 is an option).
         feature_dropout (float): Channel dropout rate on the strong view's features.
-        ema_momentum (float): ``m`` in (0, 1) of the teacher update
-            ``teacher <- (1 - m) teacher + m student`` (0.01: the teacher averages about the
-            last 100 students).
         prior_momentum (float): ``m`` of the unlabelled class-prior EMA.
-        predict_on (str): ``'teacher'`` or ``'student'``: which model predicts at test time.
+        predict_on (str): ``'teacher'`` or ``'student'``: which model predicts at test time
+            (the same one with ``teacher='identical'``).
         burn_in_iters (int): Training iterations on labelled data alone before the unlabelled
             branch starts (0: from the first one).
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
     def __init__(self, segmentor: dict, data_preprocessor: Optional[dict] = None,
+                 teacher: str = 'identical', ema_momentum: Optional[float] = None,
                  unsup_weight: float = 1.0, confidence_threshold: float = 0.95,
-                 cutmix_prob: float = 0.5, feature_dropout: float = 0.5,
-                 ema_momentum: float = 0.01, prior_momentum: float = 0.99,
-                 predict_on: str = 'teacher', burn_in_iters: int = 0,
-                 init_cfg: Optional[dict] = None):
+                 cutmix_prob: float = 0.0, feature_dropout: float = 0.5,
+                 prior_momentum: float = 0.99, predict_on: str = 'teacher',
+                 burn_in_iters: int = 0, init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = MODELS.build(segmentor)
         if not isinstance(self.student, EncoderDecoder):
             raise CdmxError(f'the segmentor is a {type(self.student).__name__}; give a '
-                            'DiffMatch or an mmseg EncoderDecoder config.')
-        if isinstance(ema_momentum, bool) or not isinstance(ema_momentum, (int, float)) or \
-                not 0 < ema_momentum < 1:
-            raise CdmxError(f'ema_momentum is {ema_momentum!r}; give a value in (0, 1) (the '
-                            "student's weight in each teacher update, e.g. 0.01).")
-        self.teacher = ExponentialMovingAverage(self.student, momentum=float(ema_momentum))
+                            'DiffMatch, a DiscriminativeSegmentor or an mmseg EncoderDecoder '
+                            'config.')
+        self.teacher = self._build_teacher(teacher, ema_momentum)
         if predict_on not in ('teacher', 'student'):
             raise CdmxError(f"predict_on is {predict_on!r}; give 'teacher' or 'student'.")
         if isinstance(unsup_weight, bool) or not isinstance(unsup_weight, (int, float)) \
@@ -146,23 +158,51 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         self.ignore_index = self.student.decode_head.ignore_index
         self.is_diffusion = isinstance(self.student, DiffMatch)
         num = self.num_classes
-        for name in ('labelled_counts', 'pseudo_counts', 'pseudo_gt_counts', 'pseudo_correct'):
+        for name in COUNT_BUFFERS:
             self.register_buffer(name, torch.zeros(num, dtype=torch.float64))
         self.register_buffer('unlabelled_prior', torch.full((num, ), 1.0 / num))
         self.register_buffer('prior_initialised', torch.tensor(False))
 
+    def _build_teacher(self, teacher: str,
+                       ema_momentum: Optional[float]) -> Optional[ExponentialMovingAverage]:
+        """None for the identical teacher, else the EMA copy of the student."""
+        if teacher not in ('identical', 'ema'):
+            raise CdmxError(f"teacher is {teacher!r}; give 'identical' (DiffMatch, UniMatch) "
+                            "or 'ema' (a mean teacher).")
+        if teacher == 'identical':
+            if ema_momentum is not None:
+                raise CdmxError("ema_momentum is only read with teacher='ema'; remove it or "
+                                "set teacher='ema'.")
+            return None
+        if isinstance(ema_momentum, bool) or not isinstance(ema_momentum, (int, float)) or \
+                not 0 < ema_momentum < 1:
+            raise CdmxError(f"ema_momentum is {ema_momentum!r}; with teacher='ema' give a "
+                            "value in (0, 1) (the student's weight in each teacher update, "
+                            'e.g. 0.01).')
+        return ExponentialMovingAverage(self.student, momentum=float(ema_momentum))
+
     def init_weights(self) -> None:
-        """Initialise the student (and teacher), then make the teacher a copy of the student,
-        so that a model evaluated before any training step predicts with the student's
-        weights."""
+        """Initialise the student, then make an EMA teacher a copy of it, so that a model
+        evaluated before any training step predicts with the student's weights."""
         super().init_weights()
-        self.teacher.module.load_state_dict(self.student.state_dict())
+        if self.teacher is not None:
+            self.teacher.module.load_state_dict(self.student.state_dict())
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Refuse a checkpoint of another number of classes before anything is copied."""
+        check_num_classes(state_dict, prefix + 'labelled_counts', self.num_classes)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # ---- delegation (BaseSegmentor's abstract interface) ---------------------------------------
     @property
+    def teacher_model(self) -> EncoderDecoder:
+        """The model that labels the weak view: the student itself, or the EMA copy."""
+        return self.student if self.teacher is None else self.teacher.module
+
+    @property
     def predict_model(self) -> EncoderDecoder:
         """The model that predicts at test time (``predict_on``)."""
-        return self.teacher.module if self.predict_on == 'teacher' else self.student
+        return self.teacher_model if self.predict_on == 'teacher' else self.student
 
     def extract_feat(self, inputs: torch.Tensor):
         return self.predict_model.extract_feat(inputs)
@@ -196,24 +236,30 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         if ('unsup_weak' in inputs) != ('unsup_strong' in inputs):
             raise CdmxError('an unlabelled batch needs both unsup_weak and unsup_strong views; '
                             'give the unlabelled pipeline both branches.')
-        self.teacher.update_parameters(self.student)
+        if 'unsup_weak' in inputs and inputs['unsup_weak'].shape != inputs['unsup_strong'].shape:
+            raise CdmxError(f"the weak view {tuple(inputs['unsup_weak'].shape)} and the strong "
+                            f"view {tuple(inputs['unsup_strong'].shape)} differ in size; the "
+                            'strong pipeline may only change colours, not geometry.')
+        if self.teacher is not None:
+            self.teacher.update_parameters(self.student)
         self.train_iters += 1
+        unsup = 'unsup_weak' in inputs and int(self.train_iters) > self.burn_in_iters
+        pseudo, logs = None, {}
+        if unsup:
+            labels, confident = self._pseudo_labels(inputs['unsup_weak'],
+                                                    data_samples['unsup_weak'])
+            pseudo = torch.where(confident, labels, torch.full_like(labels, self.ignore_index))
+            logs = self._pseudo_logs(pseudo, data_samples['unsup_weak'])
+        pseudo_counts = self._count(data_samples['sup'] if 'sup' in inputs else None, pseudo,
+                                    data_samples['unsup_weak'] if unsup else None)
         # (images, samples, class prior, feature dropout, loss factor) of each student branch
         branches = {}
         if 'sup' in inputs:
-            samples = data_samples['sup']
-            self.labelled_counts += class_pixel_counts(
-                torch.stack([s.gt_sem_seg.data for s in samples]), self.num_classes,
-                self.ignore_index).to(self.labelled_counts.device)
-            prior = None
-            if self.is_diffusion:
-                # the student's own prior, also read by its debias_sampling (module docstring)
-                self.student.gt_class_counts.copy_(self.labelled_counts)
-                prior = self.student.class_prior()
-            branches['sup'] = (inputs['sup'], samples, prior, 0.0, 1.0)
-        logs = {}
-        if 'unsup_weak' in inputs and int(self.train_iters) > self.burn_in_iters:
-            images, samples, prior, logs = self._unsup_targets(inputs, data_samples)
+            prior = self.student.class_prior() if self.is_diffusion else None
+            branches['sup'] = (inputs['sup'], data_samples['sup'], prior, 0.0, 1.0)
+        if unsup:
+            images, samples = self._mixed_strong_view(inputs, data_samples, pseudo)
+            prior = self._update_unlabelled_prior(pseudo_counts) if self.is_diffusion else None
             branches['unsup'] = (images, samples, prior, self.feature_dropout,
                                  self.unsup_weight)
         losses = {f'unsup_{key}': value for key, value in logs.items()}
@@ -222,26 +268,58 @@ class SemiSupervisedSegmentor(BaseSegmentor):
                            for key, value in branch_losses.items()})
         return losses
 
-    def _unsup_targets(self, inputs: Dict[str, torch.Tensor],
-                       data_samples: Dict[str, List[SegDataSample]]) -> tuple:
-        """Pseudo-labels of the weak view, CutMix of the strong view and of the labels.
+    @torch.no_grad()
+    def _count(self, sup_samples: Optional[List[SegDataSample]], pseudo: Optional[torch.Tensor],
+               weak_samples: Optional[List[SegDataSample]]) -> torch.Tensor:
+        """Add this iteration's per-class pixel counts, summed over the processes in one
+        all-reduce (every rank calls it once per iteration, whatever its branches), to the
+        buffers ``labelled_counts``, ``pseudo_counts``, ``pseudo_gt_counts`` and
+        ``pseudo_correct``; a student with a class prior gets ``labelled_counts``.
+
+        Args:
+            sup_samples (list[SegDataSample], optional): The labelled branch.
+            pseudo (Tensor, optional): ``(N, H, W)`` pseudo-labels of the weak view.
+            weak_samples (list[SegDataSample], optional): The weak branch (ground truth, where
+                present, is counted for Figs. 1 and 8 only).
 
         Returns:
-            tuple: mixed strong images ``(N, 3, H, W)``, their samples with the mixed
-            pseudo-labels as ``gt_sem_seg``, the unlabelled class prior (DiffMatch) or None, and
-            the scalars to log.
+            Tensor: ``(C,)`` float64 pixel counts of this iteration's pseudo-labels, all ranks.
         """
-        weak, strong = inputs['unsup_weak'], inputs['unsup_strong']
-        weak_samples, strong_samples = data_samples['unsup_weak'], data_samples['unsup_strong']
-        if weak.shape != strong.shape:
-            raise CdmxError(f'the weak view {tuple(weak.shape)} and the strong view '
-                            f'{tuple(strong.shape)} differ in size; the strong pipeline may '
-                            'only change colours, not geometry.')
-        labels, confident = self._pseudo_labels(weak, weak_samples)
-        pseudo = torch.where(confident, labels, torch.full_like(labels, self.ignore_index))
-        logs = self._record(pseudo, weak_samples)
-        prior = self._update_unlabelled_prior(pseudo) if self.is_diffusion else None
+        num, ignore = self.num_classes, self.ignore_index
+        counts = torch.zeros(len(COUNT_BUFFERS), num, dtype=torch.float64,
+                             device=self.labelled_counts.device)
+        if sup_samples is not None:
+            gt = torch.stack([s.gt_sem_seg.data for s in sup_samples])
+            counts[0] = class_pixel_counts(gt, num, ignore).to(counts.device)
+        if pseudo is not None:
+            counts[1] = class_pixel_counts(pseudo, num, ignore).to(counts.device)
+            with_gt = [i for i, s in enumerate(weak_samples) if 'gt_sem_seg' in s]
+            if with_gt:
+                gt = torch.stack([weak_samples[i].gt_sem_seg.data[0] for i in with_gt])
+                gt = gt.to(pseudo.device)
+                agree = (pseudo[with_gt] == gt) & (gt != ignore)
+                counts[2] = class_pixel_counts(gt, num, ignore).to(counts.device)
+                counts[3] = class_pixel_counts(
+                    torch.where(agree, gt, torch.full_like(gt, ignore)), num, ignore).to(
+                        counts.device)
+        counts = summed_over_ranks(counts)
+        for name, row in zip(COUNT_BUFFERS, counts):
+            getattr(self, name).add_(row)
+        if isinstance(self.student, ClassPriorMixin):
+            # the student's own prior (its loss and post-hoc adjustment; module docstring)
+            self.student.gt_class_counts.copy_(self.labelled_counts)
+        return counts[1]
 
+    def _mixed_strong_view(self, inputs: Dict[str, torch.Tensor],
+                           data_samples: Dict[str, List[SegDataSample]],
+                           pseudo: torch.Tensor) -> tuple:
+        """CutMix of the strong view and of the pseudo-labels.
+
+        Returns:
+            tuple: (mixed) strong images ``(N, 3, H, W)`` and their samples with the (mixed)
+            pseudo-labels as ``gt_sem_seg``.
+        """
+        strong = inputs['unsup_strong']
         mixed_img, mixed_pseudo = strong.clone(), pseudo.clone()
         partner = torch.randperm(strong.shape[0], device=strong.device)
         for i, box in enumerate(cutmix_boxes(strong.shape[0], *strong.shape[2:],
@@ -253,18 +331,23 @@ class SemiSupervisedSegmentor(BaseSegmentor):
                 mixed_pseudo[i, y0:y1, x0:x1] = pseudo[j, y0:y1, x0:x1]
         samples = [SegDataSample(metainfo=s.metainfo,
                                  gt_sem_seg=PixelData(data=mixed_pseudo[i][None]))
-                   for i, s in enumerate(strong_samples)]
-        return mixed_img, samples, prior, logs
+                   for i, s in enumerate(data_samples['unsup_strong'])]
+        return mixed_img, samples
 
     @torch.no_grad()
     def _pseudo_labels(self, weak: torch.Tensor, samples: List[SegDataSample]):
-        """Teacher predictions on the weak view: ``(N, H, W)`` labels and a bool mask of the
-        pixels that are confident and not padding."""
-        teacher = self.teacher.module  # in eval mode (see train)
+        """Teacher predictions on the weak view, in eval mode: ``(N, H, W)`` labels and a bool
+        mask of the pixels that are confident and not padding."""
+        teacher = self.teacher_model
+        was_training = teacher.training
+        teacher.eval()  # an EMA teacher stays in eval mode (see train); the student returns
         size = tuple(weak.shape[2:])
         # img_shape / pad_shape of the padded batch make mmseg's heads resize to the input.
         metas = [dict(s.metainfo, img_shape=size, pad_shape=size) for s in samples]
-        scores = teacher.inference(weak, metas)
+        try:
+            scores = teacher.inference(weak, metas)
+        finally:
+            teacher.train(was_training)
         if tuple(scores.shape[2:]) != size:
             scores = resize(scores, size=size, mode='bilinear',
                             align_corners=teacher.align_corners)
@@ -278,39 +361,29 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         return labels, keep
 
     @torch.no_grad()
-    def _record(self, pseudo: torch.Tensor, samples: List[SegDataSample]) -> dict:
-        """Update the pseudo-label buffers; return the scalars to log."""
-        num = self.num_classes
-        used = pseudo != self.ignore_index
-        self.pseudo_counts += class_pixel_counts(pseudo, num, self.ignore_index).to(
-            self.pseudo_counts.device)
-        logs = dict(pseudo_ratio=used.float().mean())
+    def _pseudo_logs(self, pseudo: torch.Tensor, samples: List[SegDataSample]) -> dict:
+        """This rank's share of pseudo-labelled pixels and, where the samples carry ground
+        truth, the pseudo-labels' accuracy (logged, never used for training)."""
+        logs = dict(pseudo_ratio=(pseudo != self.ignore_index).float().mean())
         with_gt = [i for i, s in enumerate(samples) if 'gt_sem_seg' in s]
         if with_gt:
             gt = torch.stack([samples[i].gt_sem_seg.data[0] for i in with_gt]).to(pseudo.device)
-            self.pseudo_gt_counts += class_pixel_counts(gt, num, self.ignore_index).to(
-                self.pseudo_gt_counts.device)
             sub = pseudo[with_gt]
-            agree = (sub == gt) & (gt != self.ignore_index)
-            self.pseudo_correct += class_pixel_counts(
-                torch.where(agree, gt, torch.full_like(gt, self.ignore_index)), num,
-                self.ignore_index).to(self.pseudo_correct.device)
             checked = (sub != self.ignore_index) & (gt != self.ignore_index)
             if checked.any():
-                logs['pseudo_acc'] = agree.sum().float() / checked.sum()
+                logs['pseudo_acc'] = ((sub == gt) & checked).sum().float() / checked.sum()
         return logs
 
     @torch.no_grad()
-    def _update_unlabelled_prior(self, pseudo: torch.Tensor) -> torch.Tensor:
+    def _update_unlabelled_prior(self, counts: torch.Tensor) -> torch.Tensor:
         """Initialise ``p(y_0)`` of unlabelled data from the labelled prior, then take one EMA
-        step towards this batch's add-one smoothed pseudo-label frequencies (smoothed as the
-        labelled prior is: a class absent from the pseudo-labels for a long time would otherwise
-        decay towards 0 and make Eq. 10's ``1 / (C p)`` explode, 5e4 after 1,000 iterations at
-        momentum 0.99); return it."""
+        step towards the add-one smoothed frequencies of ``counts`` (``(C,)``, this iteration's
+        pseudo-label pixels on all ranks; smoothed as the labelled prior is: a class absent from
+        the pseudo-labels for a long time would otherwise decay towards 0 and make Eq. 10's
+        ``1 / (C p)`` explode, 5e4 after 1,000 iterations at momentum 0.99); return it."""
         if not bool(self.prior_initialised):
             self.unlabelled_prior.copy_(self.student.class_prior())
             self.prior_initialised.fill_(True)
-        counts = class_pixel_counts(pseudo, self.num_classes, self.ignore_index)
         if counts.sum() > 0:
             freq = smoothed_frequencies(counts).to(self.unlabelled_prior.device)
             self.unlabelled_prior.mul_(self.prior_momentum).add_(
@@ -356,7 +429,8 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         return list(self.student.extract_feat(images))
 
     def train(self, mode: bool = True):
-        """Train the student; the teacher always predicts in eval mode."""
+        """Train the student; an EMA teacher always predicts in eval mode."""
         super().train(mode)
-        self.teacher.eval()
+        if self.teacher is not None:
+            self.teacher.eval()
         return self

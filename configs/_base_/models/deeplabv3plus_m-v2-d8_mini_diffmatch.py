@@ -7,14 +7,13 @@
 # + DDP's auxiliary FCN head on z (cross-entropy, weight 0.4, labelled data only) 18.9;
 # + one-hot analog bits instead of ceil(log2 C) bits (MaskDenoiser label_encoding) 20.1;
 # + the loss at the label maps' size (DiffMatch loss_at='input') 21.0. One run each.
-# Two more: 2 sampling points per head and level instead of 4 (a 16x16 map; the mini table
-# took 39 min instead of 70 with the 128-d denoiser; 20.8 mIoU), and
-# debias_sampling = 0.35, Eq. 10's division by (C p)^0.35 at each DDIM step (22.6; the
-# semi-supervised mini DiffMatch: 22.9, and 20.9 at 0, docs/notes/diffmatch.md). 0.35 was picked on
-# the validation scenes with the previous mini DiffMatch checkpoint (tau 0.1, 21.8 mIoU; the
-# training scenes' pixel counts as class_prior): 0.25 -> 23.4, 0.35 -> 23.8, 0.5 -> 23.9,
-# 1 -> 4.4 (every pixel goes to a rare class; commands in docs/notes/diffmatch.md); the
-# lower of the two flat values, as a student trained on debiased pseudo-labels is less biased.
+# One more: 2 sampling points per head and level instead of 4 (a 16x16 map; the mini table
+# took 39 min instead of 70 with the 128-d denoiser; 20.8 mIoU).
+# The sampling-time debias (debias_sampling, Eq. 10's division by (C p)^alpha at each DDIM step)
+# is not the paper's method (Sec. 3.3 puts the adjustment in the loss) and is off here; it is an
+# extension with its own config, fashion-scenes_diffmatch-debias-sampling_1-16.py. (Measured
+# before: 22.6 at 0.35 against 20.8 at 0 on the labelled scenes alone; 0.35 was picked on the
+# reported validation scenes, docs/notes/diffmatch.md, so it must be re-chosen on a dev split.)
 # All of the above with a 128-d denoiser (4 heads, FFN 256). The denoiser is now 256-d, the
 # paper's width (8 heads, FFN 512): 23.8 against 22.6 on the labelled scenes alone, 24.3 and
 # 24.7 (the table) against 22.9 semi-supervised; it costs 1.6x the 128-d training time, paid for
@@ -53,7 +52,7 @@ model = dict(
     auxiliary_head=auxiliary_head,
     loss=dict(type='DebiasedDiffusionLoss', tau=0.1),
     loss_at='input',
-    debias_sampling=0.35,
+    debias_sampling=0.0,  # an extension, off as in the paper (see above)
     steps=3,
     td=0.0,
     test_cfg=dict(mode='whole'))

@@ -130,12 +130,51 @@ def test_fid_handles_singular_covariances():
 def test_inception_score_extremes():
     assert inception_score(np.full((100, 10), 0.1), splits=10) == pytest.approx((1.0, 0.0))
     confident = np.eye(10)[np.arange(100) % 10]
-    mean, std = inception_score(confident, splits=10)
+    mean, std = inception_score(confident, splits=1)
     assert mean == pytest.approx(10.0, rel=1e-6) and std == pytest.approx(0.0, abs=1e-6)
     collapsed = np.eye(10)[np.zeros(100, int)]
     assert inception_score(collapsed, splits=5)[0] == pytest.approx(1.0)
     with pytest.raises(CdmxError, match='splits'):
         inception_score(confident[:5], splits=10)
+
+
+def test_inception_score_by_hand():
+    """One split: p(y) = (0.575, 0.425); KL(p(y | x) || p(y)) of the four rows is
+    0.25853, 0.29481, 0.01138, 0.03321 (e.g. 0.9 ln(0.9 / 0.575) + 0.1 ln(0.1 / 0.425)), their
+    mean 0.14948, and IS = exp(0.14948) = 1.16123."""
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5], [0.7, 0.3]])
+    assert inception_score(probs, splits=1) == pytest.approx((1.16123, 0.0), abs=1e-5)
+    # Two splits of two rows each: the score of each split by the same formula, whichever pairs
+    # the fixed permutation forms.
+    pairs = {}
+    for i in range(4):
+        for j in range(i + 1, 4):
+            pair = probs[[i, j]]
+            kl = (pair * np.log(pair / pair.mean(axis=0))).sum(axis=1).mean()
+            rest = probs[[k for k in range(4) if k not in (i, j)]]
+            kl_rest = (rest * np.log(rest / rest.mean(axis=0))).sum(axis=1).mean()
+            pairs[(i, j)] = np.mean([np.exp(kl), np.exp(kl_rest)])
+    assert any(inception_score(probs, splits=2)[0] == pytest.approx(value, rel=1e-9)
+               for value in pairs.values())
+
+
+def test_inception_score_does_not_depend_on_file_order():
+    """Samples saved class by class: in file order every split held one class (IS near 1, and
+    lower the better the guidance); over the fixed permutation each split mixes the classes
+    and the score is that of any other order of the same images."""
+    rng = np.random.default_rng(5)
+    labels = np.repeat(np.arange(10), 50)  # class-sorted, as tools/gdui/sample.py saves them
+    logits = 6 * np.eye(10)[labels] + rng.normal(size=(500, 10))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    sorted_score = inception_score(probs, splits=10)
+    for seed in range(3):
+        shuffled = probs[np.random.default_rng(seed).permutation(500)]
+        assert inception_score(shuffled, splits=10) == pytest.approx(sorted_score, rel=1e-12)
+    whole = inception_score(probs, splits=1)[0]
+    per_class = np.mean([inception_score(probs[labels == c], splits=1)[0] for c in range(10)])
+    assert per_class < 1.2 and whole > 7  # what file-order splits measured vs the set's score
+    assert sorted_score[0] == pytest.approx(whole, rel=0.1) and sorted_score[1] < 0.05 * whole
+    assert inception_score(probs, splits=10, seed=1) != inception_score(probs, splits=10)
 
 
 def test_precision_recall_on_toy_manifolds():
@@ -216,11 +255,11 @@ def test_compute_generation_metrics(stand_in):
         level = images.float().mean(dim=(1, 2, 3)) // 64
         return torch.nn.functional.one_hot(level.long(), 4).float() * 50
 
-    # Dark and bright images alternate: two classes, equally often in each split -> IS = 2.
+    # Dark and bright images, equally many: two classes, one split -> IS = 2.
     two_kinds = np.where((np.arange(40) % 2 == 0)[:, None, None, None], dark,
                          random_images(40, seed=3, low=200))
     scores = compute_generation_metrics(two_kinds, real, extractor, metrics=('IS', ),
-                                        is_classifier=brightness_classifier, is_splits=2)
+                                        is_classifier=brightness_classifier, is_splits=1)
     assert scores['IS'] == pytest.approx(2.0, rel=1e-6) and set(scores) == {'IS', 'IS_std'}
     with pytest.raises(CdmxError, match='classification layer'):
         compute_generation_metrics(real, real, extractor, metrics=('IS', ))

@@ -1,4 +1,7 @@
-"""MaskDenoiser: shapes, the CPU deformable attention path, time FiLM, label encodings."""
+"""MaskDenoiser: shapes, the CPU deformable attention path, time FiLM, label encodings,
+readouts and Algorithm 3's re-encoding."""
+import math
+
 import pytest
 import torch
 
@@ -147,3 +150,70 @@ def test_bad_configs_and_inputs():
         denoiser(z, y_t[:, :, :4], logsnr)
     with pytest.raises(CdmxError, match='outside'):
         denoiser.encode(torch.full((1, 2, 2), 3))
+
+
+def test_logits_readout_predicts_class_logits():
+    denoiser = MaskDenoiser(num_classes=5, readout='logits', **TINY)
+    assert denoiser.label_channels == 3 and denoiser.out_channels == 5
+    z, y_t, logsnr = inputs(denoiser)
+    logits = denoiser(z, y_t, logsnr)
+    assert logits.shape == (2, 5, 8, 8)
+    assert torch.allclose(denoiser.class_log_probs(logits), logits.log_softmax(1))
+    assert torch.equal(denoiser.decode(logits), logits.argmax(1))
+
+
+def test_algorithm_3_reencodes_the_decoded_prediction():
+    # Analog bits of 3 classes (2 bits, b = 0.1): a prediction (0.03, -0.2) thresholds to the
+    # bits 1, 0 = class 2, written again as (0.1, -0.1); (-0.01, 0.002) -> 0, 1 = class 1.
+    bits = MaskDenoiser(num_classes=3, **TINY)
+    pred = torch.tensor([[0.03, -0.01], [-0.2, 0.002]]).view(1, 2, 1, 2)
+    expected = torch.tensor([[0.1, -0.1], [-0.1, 0.1]]).view(1, 2, 1, 2)
+    assert torch.allclose(bits.encode_prediction(pred), expected)
+    raw = MaskDenoiser(num_classes=3, reencode=False, **TINY)
+    assert torch.equal(raw.encode_prediction(pred), pred)  # the raw prediction, an option
+    # Logits of 3 classes with one-hot codes: argmax class 1 -> (-0.1, 0.1, -0.1); without
+    # re-encoding the softmax-weighted codes, sum_c P_c (2 onehot(c) - 1) b = (2 P - 1) b.
+    logits = torch.tensor([0.0, 2.0, 1.0]).view(1, 3, 1, 1)
+    one_hot = MaskDenoiser(num_classes=3, label_encoding='one_hot', readout='logits', **TINY)
+    assert one_hot.encode_prediction(logits).flatten().tolist() == pytest.approx(
+        [-0.1, 0.1, -0.1])
+    mean = MaskDenoiser(num_classes=3, label_encoding='one_hot', readout='logits',
+                        reencode=False, **TINY)
+    probs = torch.tensor([1.0, math.e ** 2, math.e]) / (1 + math.e ** 2 + math.e)
+    assert mean.encode_prediction(logits).flatten().tolist() == pytest.approx(
+        ((2 * probs - 1) * 0.1).tolist())
+
+
+def test_debiased_divides_the_posterior_by_c_p():
+    # Logits (0, 0) with p = (0.25, 0.75): logits - log(C p) = (-log 0.5, -log 1.5), the
+    # posterior (0.5, 0.5) / (0.5, 1.5) normalised = (0.75, 0.25).
+    logits = MaskDenoiser(num_classes=2, readout='logits', **TINY)
+    moved = logits.debiased(torch.zeros(1, 2, 1, 1), torch.tensor([0.25, 0.75]))
+    assert moved.flatten().tolist() == pytest.approx([math.log(2), -math.log(1.5)])
+    assert moved.softmax(1).flatten().tolist() == pytest.approx([0.75, 0.25])
+    # Regression: the mean code moves by debias_shift; one bit, f = 0: P = (0.5, 0.5) ->
+    # (0.75, 0.25), mean 0.75 * -0.1 + 0.25 * 0.1 = -0.05.
+    bits = MaskDenoiser(num_classes=2, **TINY)
+    assert float(bits.debiased(torch.zeros(1, 1, 1, 1), torch.tensor([0.25, 0.75]))) == \
+        pytest.approx(-0.05, abs=1e-6)
+
+
+def test_self_conditioning_of_a_logits_readout_reads_the_posterior_mean(monkeypatch):
+    denoiser = MaskDenoiser(num_classes=5, label_encoding='one_hot', readout='logits',
+                            self_condition=True, **TINY).eval()
+    z, y_t, logsnr = inputs(denoiser)
+    first = denoiser(z, y_t, logsnr)
+    seen = []
+    monkeypatch.setattr(denoiser.mask_embed, 'forward', lambda x: seen.append(x) or
+                        torch.zeros(x.shape[0], 16, *x.shape[2:]))
+    denoiser(z, y_t, logsnr, first)
+    assert torch.allclose(seen[0][:, 5:], denoiser.posterior_mean(first))
+    with pytest.raises(CdmxError, match='same shape'):
+        denoiser(z, y_t, logsnr, y_t[:, :3])
+
+
+def test_bad_readout_options():
+    with pytest.raises(CdmxError, match='readout'):
+        MaskDenoiser(num_classes=3, readout='softmax', **TINY)
+    with pytest.raises(CdmxError, match='reencode'):
+        MaskDenoiser(num_classes=3, reencode='yes', **TINY)

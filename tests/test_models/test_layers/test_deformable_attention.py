@@ -1,11 +1,13 @@
-"""The points-first deformable attention agrees with mmcv's pure-PyTorch path and module."""
+"""The points-first deformable attention agrees with mmcv's pure-PyTorch path and module, and
+replaces mmcv's compiled op where mmcv has none for the device."""
 import pytest
 import torch
 from mmcv.ops import MultiScaleDeformableAttention
 from mmcv.ops.multi_scale_deform_attn import multi_scale_deformable_attn_pytorch
 
-from cdmx.models.layers import (PointsFirstDeformableAttention,
+from cdmx.models.layers import (PointsFirstDeformableAttention, deformable_attention,
                                 deformable_attention_points_first)
+from cdmx.utils.errors import CdmxError
 
 SHAPES = torch.tensor([[7, 5], [4, 3], [2, 2]])  # non-square, ceil-pooled levels
 
@@ -61,3 +63,50 @@ def test_module_matches_mmcv_module(box):
     expected.square().sum().backward()
     for (name, p), q in zip(ours.named_parameters(), mmcv.parameters()):
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5, msg=name)
+
+
+@pytest.fixture
+def forced_accelerator(monkeypatch):
+    """Every value counts as a CUDA tensor, so the layer asks for mmcv's compiled op; on this
+    machine's CPU tensors the op fails as an mmcv without CUDA ops fails on CUDA ("implementation
+    for device ... not found"). Returns the warnings logged."""
+    logged = []
+    monkeypatch.setattr(deformable_attention, 'on_accelerator', lambda value: True)
+    monkeypatch.setattr(deformable_attention, 'print_log',
+                        lambda msg, **kwargs: logged.append((msg, kwargs)))
+    probe = deformable_attention.compiled_op_available
+    probe.cache_clear()
+    yield logged
+    probe.cache_clear()
+
+
+def test_without_the_compiled_op_falls_back_with_one_warning(forced_accelerator, monkeypatch):
+    used = []
+    points_first = deformable_attention.deformable_attention_points_first
+    monkeypatch.setattr(deformable_attention, 'deformable_attention_points_first',
+                        lambda *args: used.append(1) or points_first(*args))
+    ours, mmcv = modules()
+    keys = int((SHAPES[:, 0] * SHAPES[:, 1]).sum())
+    args = dict(query=torch.randn(2, 6, 12), value=torch.randn(2, keys, 12),
+                reference_points=torch.rand(2, 6, 3, 2), spatial_shapes=SHAPES,
+                level_start_index=torch.tensor([0, 35, 47]))
+    for _ in range(3):
+        torch.testing.assert_close(ours(**args), mmcv(**args))
+    assert len(used) == 3 and len(forced_accelerator) == 1  # the PyTorch path, warned once
+    message, kwargs = forced_accelerator[0]
+    assert 'not found' in message and '\n' not in message and kwargs['level'] == 30
+    with pytest.raises(CdmxError, match='batch_first with 2-d reference points'):
+        ours(**dict(args, reference_points=torch.rand(2, 6, 3, 4)))
+
+
+def test_with_the_compiled_op_goes_to_mmcv(forced_accelerator, monkeypatch):
+    monkeypatch.setattr(deformable_attention, 'compiled_op_available', lambda device: True)
+    calls = []
+    monkeypatch.setattr(MultiScaleDeformableAttention, 'forward',
+                        lambda self, **kwargs: calls.append(kwargs) or kwargs['query'])
+    ours, _ = modules()
+    keys = int((SHAPES[:, 0] * SHAPES[:, 1]).sum())
+    ours(query=torch.randn(2, 6, 12), value=torch.randn(2, keys, 12),
+         reference_points=torch.rand(2, 6, 3, 2), spatial_shapes=SHAPES,
+         level_start_index=torch.tensor([0, 35, 47]))
+    assert len(calls) == 1 and not forced_accelerator

@@ -1,9 +1,10 @@
-"""DebiasedDiffusionLoss: Eqs. 4-6 and 9-11, the prior choice, ignored pixels, bad input."""
+"""DebiasedDiffusionLoss: Eqs. 4-6 and 9-11, the prior choice, ignored pixels, bad input;
+DebiasedCrossEntropyLoss, the same for a logits readout."""
 import pytest
 import torch
 
 from cdmx.diffusion import bits_to_log_probs
-from cdmx.models.losses import DebiasedDiffusionLoss
+from cdmx.models.losses import DebiasedCrossEntropyLoss, DebiasedDiffusionLoss
 from cdmx.models.losses.debiased_diffusion_loss import debias_shift
 from cdmx.registry import LOSSES
 from cdmx.utils.errors import CdmxError
@@ -123,3 +124,45 @@ def test_bad_input():
         loss(pred, target, t, labels, torch.tensor([0.5, 0.5]), log_probs, torch.zeros(3, 1))
     with pytest.raises(CdmxError, match='non-negative'):
         DebiasedDiffusionLoss(tau=-1)
+
+
+def test_cross_entropy_readout_hand_computed_value():
+    # logits (0, 0), label 1, t = 0.5, p = (0.25, 0.75): L_ce = log 2; P = (0.5, 0.5),
+    # P~ = (0.75, 0.25); L_adj = tau t ||P - P~||^2 = 0.1 * 0.5 * (0.0625 + 0.0625) = 0.00625.
+    # d L_adj / d logits = J^T 2 tau t (P - P~), J = diag(P) - P P^T = [[.25, -.25], [-.25, .25]]:
+    # 2 * 0.05 * (-0.25, 0.25) = (-0.025, 0.025) -> (-0.0125, 0.0125): descent raises the rare
+    # class 0.
+    logits = torch.zeros(1, 2, 1, 1, requires_grad=True)
+    loss = DebiasedCrossEntropyLoss(tau=0.1)
+    losses = loss(logits, None, torch.tensor([0.5]), torch.tensor([[[1]]]),
+                  torch.tensor([0.25, 0.75]))
+    assert set(losses) == {'loss_ce', 'loss_adjust'}
+    assert float(losses['loss_ce']) == pytest.approx(0.6931472)
+    assert float(losses['loss_adjust']) == pytest.approx(0.00625)
+    losses['loss_adjust'].backward()
+    assert logits.grad.flatten().tolist() == pytest.approx([-0.0125, 0.0125])
+    assert 'loss_adjust' not in DebiasedCrossEntropyLoss(tau=0)(
+        logits, None, torch.tensor([0.5]), torch.tensor([[[1]]]), torch.tensor([0.25, 0.75]))
+
+
+def test_cross_entropy_readout_ignores_pixels_and_checks_input():
+    loss = DebiasedCrossEntropyLoss(loss_weight=2.0)
+    logits = torch.randn(1, 3, 2, 2, requires_grad=True)
+    labels = torch.tensor([[[0, 2], [255, 1]]])
+    prior = torch.tensor([0.2, 0.3, 0.5])
+    losses = loss(logits, None, torch.tensor([0.0]), labels, prior)
+    valid = labels[0] != 255
+    expected = -logits.log_softmax(1)[0][:, valid].gather(0, labels[0][valid][None]).mean()
+    assert float(losses['loss_ce']) == pytest.approx(2 * float(expected), rel=1e-5)
+    assert float(losses['loss_adjust']) == 0  # t = 0
+    ignored = loss(logits, None, torch.tensor([0.5]), torch.full((1, 2, 2), 255), prior)
+    sum(ignored.values()).backward()
+    assert float(sum(ignored.values())) == 0 and logits.grad is not None
+    with pytest.raises(CdmxError, match='class prior has 2 classes'):
+        loss(logits, None, torch.tensor([0.5]), labels, torch.tensor([0.5, 0.5]))
+    with pytest.raises(CdmxError, match='prior probability 0'):
+        loss(logits, None, torch.tensor([0.5]), labels, torch.tensor([0.0, 0.5, 0.5]))
+    with pytest.raises(CdmxError, match='range over'):
+        loss(logits, None, torch.tensor([0.5]), torch.full((1, 2, 2), 3), prior)
+    assert isinstance(LOSSES.build(dict(type='DebiasedCrossEntropyLoss')),
+                      DebiasedCrossEntropyLoss)

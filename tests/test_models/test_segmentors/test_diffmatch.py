@@ -253,8 +253,12 @@ def test_state_dict_round_trip():
 def test_bad_configs():
     with pytest.raises(CdmxError, match='num_classes'):
         build(denoiser=dict(type='MaskDenoiser', num_classes=5))
-    with pytest.raises(CdmxError, match='class_prior'):
+    with pytest.raises(CdmxError, match='class_prior has 2 values but the model has 3 classes'):
         build(class_prior=[1.0, 1.0])
+    with pytest.raises(CdmxError, match=r'classes \[2\] probability 0 .* never occur'):
+        build(class_prior=[5.0, 1.0, 0.0])
+    with pytest.raises(CdmxError, match='negative or non-finite'):
+        build(class_prior=[5.0, -1.0, 1.0])
     with pytest.raises(CdmxError, match='steps'):
         build(steps=0)
     with pytest.raises(CdmxError, match='debias_sampling'):
@@ -315,3 +319,44 @@ def test_checkpoint_evaluated_by_mmseg_runner_and_iou_metric(tmp_path):
     assert type(runner.model).__name__ == 'DiffMatch'
     metrics = runner.test()
     assert 0 <= metrics['mIoU'] <= 100 and 'aAcc' in metrics
+
+
+def test_a_class_absent_from_the_labelled_pixels_gets_the_smoothed_floor():
+    # Counted prior: a class the labelled split never shows has (0 + 1) / (n + C), not 0, so
+    # Eq. 10's 1 / (C p) stays finite (a fixed class_prior with a 0 is refused, above).
+    model = build()
+    data = batch(2)
+    for sample in data['data_samples']:
+        sample.gt_sem_seg.data[sample.gt_sem_seg.data == 2] = 0
+    losses = model.loss(**model.data_preprocessor(data, True))
+    assert all(torch.isfinite(v) for k, v in losses.items() if 'loss' in k)
+    n = float(model.gt_class_counts.sum())
+    assert float(model.gt_class_counts[2]) == 0
+    assert float(model.class_prior()[2]) == pytest.approx(1 / (n + NUM_CLASSES))
+
+
+def test_labelled_counts_are_summed_over_processes(monkeypatch):
+    import cdmx.models.segmentors.class_prior as class_prior
+    other = torch.tensor([100.0, 0.0, 7.0], dtype=torch.float64)  # another rank's pixels
+    monkeypatch.setattr(class_prior, 'all_reduce', lambda data, op='sum': data.add_(other))
+    model = build()
+    data = model.data_preprocessor(batch(2), True)
+    model.loss(**data)
+    mine = torch.bincount(torch.stack([s.gt_sem_seg.data for s in data['data_samples']])
+                          .flatten(), minlength=NUM_CLASSES).double()
+    assert torch.equal(model.gt_class_counts, mine + other)
+
+
+def test_checkpoint_of_another_number_of_classes_is_refused(tmp_path):
+    from mmengine.runner import load_checkpoint
+    four = diffmatch_cfg()
+    four.decode_head.num_classes = 4
+    torch.manual_seed(0)
+    path = str(tmp_path / 'four.pth')
+    torch.save(dict(state_dict=MODELS.build(four).state_dict()), path)
+    model = build()
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(CdmxError, match='trained for 4 classes .* this model has 3'):
+        load_checkpoint(model, path, strict=False, map_location='cpu')
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key

@@ -1,6 +1,8 @@
-"""SemiSupervisedSegmentor: both branches, pseudo-labels, CutMix, class-prior EMA, teacher EMA,
-buffers in checkpoints, the discriminative baseline, bad input."""
+"""SemiSupervisedSegmentor: both branches, pseudo-labels from the identical or an EMA teacher,
+CutMix, class-prior EMA, counts summed over processes, buffers in checkpoints, the
+discriminative baseline, bad input."""
 import copy
+import socket
 
 import pytest
 import torch
@@ -82,7 +84,7 @@ def test_diffmatch_train_steps_log_both_branches_and_fill_buffers():
     assert torch.equal(model.labelled_counts, 3 * expected)
     # DiffMatch's own prior (its sampling debias) follows them, in the teacher too.
     assert torch.equal(model.student.gt_class_counts, model.labelled_counts)
-    assert torch.equal(model.teacher.module.gt_class_counts, 2 * expected)  # copied before step 3
+    assert model.teacher is None and model.teacher_model is model.student  # Sec. 3.1
     unlabelled = torch.stack([toy_scene(i)[1] for i in (2, 3)])
     gt = torch.bincount(unlabelled.flatten(), minlength=NUM_CLASSES).double()
     assert torch.equal(model.pseudo_gt_counts, 3 * gt)
@@ -124,7 +126,7 @@ def test_padding_is_never_pseudo_labelled():
 def test_class_prior_initialised_from_labelled_then_ema():
     model = build(prior_momentum=0.9)
     model.student.gt_class_counts.copy_(torch.tensor([7.0, 1.0, 0.0], dtype=torch.float64))
-    pseudo = torch.tensor([[[0, 0, 1, 255]]])
+    pseudo = torch.tensor([2.0, 1.0, 0.0], dtype=torch.float64)  # pixels 0, 0, 1 (and ignored)
     prior = model._update_unlabelled_prior(pseudo)
     labelled = torch.tensor([8.0, 2.0, 1.0]) / 11
     smoothed = torch.tensor([3.0, 2.0, 1.0]) / 6  # add-one: class 2 keeps a floor
@@ -137,8 +139,8 @@ def test_class_prior_initialised_from_labelled_then_ema():
     assert float(prior[2]) == pytest.approx(1 / 6, rel=1e-3)
 
 
-def test_teacher_is_an_ema_of_the_student():
-    model = build(ema_momentum=0.5)
+def test_ema_teacher_option_is_an_ema_of_the_student():
+    model = build(teacher='ema', ema_momentum=0.5)
     for name, value in model.student.state_dict().items():  # init_weights syncs the teacher
         assert torch.equal(value, model.teacher.module.state_dict()[name]), name
     model.teacher.update_parameters(model.student)  # first update copies
@@ -188,13 +190,16 @@ def test_auxiliary_heads_train_on_the_labelled_branch_only(segmentor, aux):
 
 
 @pytest.mark.parametrize('predict_on', ['teacher', 'student'])
-def test_predict_on_plain_batches(predict_on):
-    model = build(predict_on=predict_on, segmentor='diffmatch').eval()
+@pytest.mark.parametrize('teacher', ['identical', 'ema'])
+def test_predict_on_plain_batches(predict_on, teacher):
+    model = build(predict_on=predict_on, segmentor='diffmatch', teacher=teacher,
+                  ema_momentum=0.01 if teacher == 'ema' else None).eval()
     image, label = toy_scene(0)
     with torch.no_grad():
         out = model.test_step(dict(inputs=[image], data_samples=[sample_with_gt(label)]))
     assert out[0].pred_sem_seg.data.shape == (1, 32, 32)
-    expected = model.teacher.module if predict_on == 'teacher' else model.student
+    expected = model.teacher.module if predict_on == 'teacher' and teacher == 'ema' \
+        else model.student
     assert model.predict_model is expected
 
 
@@ -203,8 +208,9 @@ def test_state_dict_round_trip_keeps_buffers():
     model.train_step(mixed_batch(), OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01)))
     state = model.state_dict()
     for key in ('labelled_counts', 'pseudo_counts', 'pseudo_gt_counts', 'pseudo_correct',
-                'unlabelled_prior', 'prior_initialised', 'teacher.steps'):
+                'unlabelled_prior', 'prior_initialised'):
         assert key in state
+    assert not any(key.startswith('teacher.') for key in state)  # the identical teacher
     fresh = build(confidence_threshold=0.0)
     fresh.load_state_dict(copy.deepcopy(state))
     for key, value in fresh.state_dict().items():
@@ -222,8 +228,13 @@ def test_bad_input():
     del data['inputs']['unsup_strong']
     with pytest.raises(CdmxError, match='both unsup_weak and unsup_strong'):
         model.loss(**data)
-    with pytest.raises(CdmxError, match='ema_momentum'):
-        build(ema_momentum=0.0)
+    with pytest.raises(CdmxError, match="'identical'"):
+        build(teacher='mean')
+    with pytest.raises(CdmxError, match="only read with teacher='ema'"):
+        build(ema_momentum=0.01)
+    for momentum in (None, 0.0, 1.0):  # 1.0 would copy the student: use teacher='identical'
+        with pytest.raises(CdmxError, match='ema_momentum'):
+            build(teacher='ema', ema_momentum=momentum)
     with pytest.raises(CdmxError, match='confidence_threshold'):
         build(confidence_threshold=1.5)
     with pytest.raises(CdmxError, match="'teacher' or 'student'"):
@@ -239,6 +250,168 @@ def test_diffmatch_fixed_class_prior_is_the_labelled_prior():
                               data_preprocessor=dict(type='MultiBranchSegDataPreProcessor',
                                                      data_preprocessor=PREPROCESSOR)))
     model.student.gt_class_counts.fill_(5.0)
-    nothing = torch.full((1, 2, 2), 255)  # no pseudo-label: the prior is its initial value
+    nothing = torch.zeros(3, dtype=torch.float64)  # no pseudo-label: the prior stays initial
     assert model._update_unlabelled_prior(nothing).tolist() == [0.5, 0.25, 0.25]
     assert build()._update_unlabelled_prior(nothing).tolist() == pytest.approx([1 / 3] * 3)
+
+
+def set_constant_prediction(segmentor, cls: int) -> None:
+    """Make ``segmentor`` predict class ``cls`` at every pixel by editing its last conv (the
+    denoiser's encoding of ``cls``, or the classifier's bias)."""
+    with torch.no_grad():
+        if hasattr(segmentor, 'denoiser'):
+            conv = segmentor.denoiser.predict_y0
+            conv.weight.zero_()
+            conv.bias.copy_(segmentor.denoiser.class_vectors()[cls])
+        else:
+            conv = segmentor.decode_head.conv_seg
+            conv.weight.zero_()
+            conv.bias.copy_(10.0 * torch.nn.functional.one_hot(
+                torch.tensor(cls), NUM_CLASSES).float())
+
+
+@pytest.mark.parametrize('segmentor', ['diffmatch', 'baseline'])
+def test_identical_teacher_pseudo_labels_follow_the_current_student_weights(segmentor):
+    # DiffMatch Sec. 3.1 / UniMatch: the weak view is labelled by the student itself, under
+    # no_grad and in eval mode, and the student is back in training mode afterwards.
+    model = build(segmentor, confidence_threshold=0.0)
+    model.train()
+    data = model.data_preprocessor(mixed_batch(), True)
+    weak, samples = data['inputs']['unsup_weak'], data['data_samples']['unsup_weak']
+    for cls in (1, 2):
+        set_constant_prediction(model.student, cls)
+        labels, keep = model._pseudo_labels(weak, samples)
+        assert keep.all() and (labels == cls).all()
+        assert model.student.training and not labels.requires_grad
+    # an EMA teacher follows the student only through its updates
+    ema = build(segmentor, confidence_threshold=0.0, teacher='ema', ema_momentum=0.5)
+    set_constant_prediction(ema.student, 1)
+    ema.teacher.update_parameters(ema.student)  # the first update copies
+    set_constant_prediction(ema.student, 2)
+    labels, _ = ema._pseudo_labels(weak, samples)
+    assert (labels == 1).all()
+
+
+def test_cutmix_is_an_option_off_by_default():
+    data = build().data_preprocessor(mixed_batch(), True)
+    pseudo = torch.arange(2 * 32 * 32).reshape(2, 32, 32) % NUM_CLASSES
+    strong = data['inputs']['unsup_strong']
+    images, samples = build()._mixed_strong_view(data['inputs'], data['data_samples'], pseudo)
+    assert torch.equal(images, strong)
+    assert torch.equal(torch.stack([s.gt_sem_seg.data[0] for s in samples]), pseudo)
+    data['inputs']['unsup_strong'] = torch.stack([strong[0], -strong[0]])  # two distinct views
+    mixing = build(cutmix_prob=1.0)
+    changed = []
+    for seed in range(5):  # the partner of a sample may be itself
+        torch.manual_seed(seed)
+        mixed, _ = mixing._mixed_strong_view(data['inputs'], data['data_samples'], pseudo)
+        changed.append(not torch.equal(mixed, data['inputs']['unsup_strong']))
+    assert any(changed)
+
+
+class FakeAllReduce:
+    """Stands in for mmengine's all_reduce in a 2-process run whose other rank counted
+    ``other``: adds it and records each call."""
+
+    def __init__(self, other: torch.Tensor):
+        self.other, self.calls = other, 0
+
+    def __call__(self, data, op='sum', group=None):
+        assert op == 'sum'
+        self.calls += 1
+        data.add_(self.other.to(data))
+
+
+def test_class_counts_are_summed_over_processes(monkeypatch):
+    import cdmx.models.segmentors.class_prior as class_prior
+    model = build(confidence_threshold=0.0, burn_in_iters=1, prior_momentum=0.5)
+    other = torch.tensor([[10.0, 20.0, 30.0],   # labelled pixels of the other rank
+                          [40.0, 0.0, 0.0],     # its pseudo-labels
+                          [5.0, 5.0, 5.0],      # its unlabelled ground truth
+                          [1.0, 1.0, 1.0]], dtype=torch.float64)
+    fake = FakeAllReduce(other)
+    monkeypatch.setattr(class_prior, 'all_reduce', fake)
+    data = model.data_preprocessor(mixed_batch(), True)
+    model.loss(**copy.deepcopy(data))  # burn-in: labelled branch only, still one all-reduce
+    assert fake.calls == 1
+    labelled = torch.bincount(torch.stack([toy_scene(i)[1] for i in (0, 1)]).flatten(),
+                              minlength=NUM_CLASSES).double()
+    assert torch.equal(model.labelled_counts, labelled + other[0])
+    assert torch.equal(model.pseudo_counts, other[1])
+    model.loss(**copy.deepcopy(data))
+    assert fake.calls == 2
+    assert torch.equal(model.labelled_counts, 2 * (labelled + other[0]))
+    assert torch.equal(model.student.gt_class_counts, model.labelled_counts)
+    mine = model.pseudo_counts - 2 * other[1]
+    assert float(mine.sum()) == 2 * 32 * 32  # this rank's pseudo-labels, every pixel
+    # the unlabelled prior: initialised from the labelled prior of both ranks, then one EMA
+    # step (m = 0.5) towards the smoothed pseudo-label frequencies of both ranks
+    start = (model.labelled_counts + 1) / (model.labelled_counts + 1).sum()
+    both = mine + other[1]
+    expected = 0.5 * start + 0.5 * (both + 1) / (both + 1).sum()
+    assert torch.allclose(model.unlabelled_prior.double(), expected, atol=1e-6)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _two_rank_worker(rank: int, port: int, queue) -> None:
+    import torch.distributed as dist
+    torch.set_num_threads(1)
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+                            world_size=2)
+    try:
+        init_default_scope('cdmx')
+        segmentor = baseline_cfg(type='DiscriminativeSegmentor')
+        segmentor.pop('data_preprocessor')
+        model = build(segmentor, confidence_threshold=0.0)
+        batch = pseudo_collate([labelled_item(2 * rank), labelled_item(2 * rank + 1),
+                                unlabelled_item(4 + 2 * rank), unlabelled_item(5 + 2 * rank)])
+        model.loss(**model.data_preprocessor(batch, True))
+        queue.put((rank, model.labelled_counts.tolist(), model.pseudo_gt_counts.tolist(),
+                   model.student.gt_class_counts.tolist()))  # lists: the worker exits
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_gloo_processes_hold_the_same_global_counts():
+    import torch.distributed as dist
+    import torch.multiprocessing as mp
+    if dist.is_available() and dist.is_initialized():
+        pytest.skip('a process group is open in this process; the forked ranks need their own')
+    ctx = mp.get_context('fork')  # the children inherit the imported modules (a few seconds)
+    queue = ctx.Queue()
+    port = _free_port()
+    workers = [ctx.Process(target=_two_rank_worker, args=(rank, port, queue))
+               for rank in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    results = dict((r[0], r[1:]) for r in (queue.get(timeout=5) for _ in workers))
+    labelled = torch.bincount(torch.stack([toy_scene(i)[1] for i in range(4)]).flatten(),
+                              minlength=NUM_CLASSES).double()
+    unlabelled = torch.bincount(torch.stack([toy_scene(i)[1] for i in range(4, 8)]).flatten(),
+                                minlength=NUM_CLASSES).double()
+    for rank in (0, 1):
+        counts, gt_counts, student_counts = results[rank]
+        assert counts == labelled.tolist() and student_counts == labelled.tolist()
+        assert gt_counts == unlabelled.tolist()
+
+
+def test_checkpoint_of_another_number_of_classes_is_refused_before_loading(tmp_path):
+    from mmengine.runner import load_checkpoint
+    model = build()
+    path = str(tmp_path / 'four_classes.pth')
+    state = model.state_dict()
+    state['labelled_counts'] = torch.zeros(4, dtype=torch.float64)
+    torch.save(dict(state_dict=state), path)
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(CdmxError, match='trained for 4 classes .* this model has 3'):
+        load_checkpoint(model, path, strict=False, map_location='cpu')  # the Runner's load_from
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key  # nothing was overwritten

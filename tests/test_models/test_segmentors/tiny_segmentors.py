@@ -49,6 +49,14 @@ def baseline_cfg(**kwargs) -> ConfigDict:
     return ConfigDict(cfg)
 
 
+def dis_baseline_cfg(**kwargs) -> ConfigDict:
+    """DiffMatch Table 5's Dis. Baseline: the same extractor, the tiny denoiser's deformable
+    layers (no diffusion parts) and a classifier, in a DiscriminativeSegmentor."""
+    readout = {key: value for key, value in DENOISER.items() if key != 'type'}
+    head = dict(copy.deepcopy(HEAD), type='DeformableReadoutASPPHead', readout=readout)
+    return baseline_cfg(type='DiscriminativeSegmentor', decode_head=head, **kwargs)
+
+
 def toy_scene(seed: int, size: int = 32):
     """A uint8 image and its label map: class 1 is a bright square, class 2 a dark one, 0 the
     grey background; the colours make the classes learnable in a few steps."""
