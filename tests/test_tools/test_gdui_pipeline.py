@@ -221,13 +221,20 @@ def run_clustering(monkeypatch, configs: str) -> None:
     run_tool(monkeypatch, 'train.py', cfg[JOINT])
     run_tool(monkeypatch, 'gdui/export_clusters.py', cfg[JOINT],
              f'work_dirs/{JOINT}/last_checkpoint')
+    plant_clusters(configs)
+
+
+def plant_clusters(configs: str) -> None:
+    """Check the joint stage's export and reliable samples, then plant clusters (module
+    docstring) in that export."""
     exported = load_clusters(f'work_dirs/{JOINT}/pseudo_labels')
     reliable = json.load(open(f'work_dirs/{JOINT}/reliable.json'))
     assert exported['probs'].shape == (500, 10) and exported['features'].shape == (500, 32)
     assert reliable['num_samples'] == 500 and len(reliable['indices']) > 0
     # Clusters = the true classes renamed by a permutation, 20% of them scrambled, with the
     # exported features.
-    truth = DATASETS.build(Config.fromfile(cfg[JOINT]).pool).get_gt_labels()
+    truth = DATASETS.build(Config.fromfile(os.path.join(configs, f'{JOINT}.py')).pool
+                           ).get_gt_labels()
     rng = np.random.default_rng(0)
     clusters = rng.permutation(10)[np.where(rng.random(500) < 0.2, rng.integers(0, 10, 500),
                                             truth)]
@@ -283,26 +290,30 @@ def test_chain_in_process(toy, monkeypatch, capsys, single_thread):
 
 @pytest.mark.slow
 def test_gdui_mini_script(toy, tmp_path, monkeypatch, single_thread):
-    """tools/gdui_mini.sh over the toy configs in a fresh folder whose clustering stages (and
-    planted clusters) exist: it reuses them, runs the rest, prints the table; a second run
-    reuses every stage."""
+    """tools/gdui_mini.sh over the toy configs in a fresh folder: the clustering stages alone
+    (named by their last one), the planted clusters, then the whole chain, which reuses the
+    clustering, runs the rest and prints the table; a second run reuses every stage."""
     monkeypatch.chdir(tmp_path)
     for key, value in toy['env'].items():
         monkeypatch.setenv(key, value)
-    run_clustering(monkeypatch, toy['configs'])
     env = tool_env(**toy['env'], GDUI_CONFIGS=toy['configs'], GDUI_NUM_REFERENCE='40',
                    GDUI_INCEPTION=toy['inception'],
                    GDUI_INCEPTION_SHA256=sha256_of(toy['inception']), PYTHON=sys.executable)
     script = os.path.join(REPO_ROOT, 'tools', 'gdui_mini.sh')
-    first = subprocess.run(['bash', script], cwd=str(tmp_path), env=env, capture_output=True,
-                           text=True, timeout=900)
-    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
-    for name in ('moco', 'spice_self', 'export_self', 'reliable', 'spice_joint',
-                 'export_joint'):
+
+    def run_script(*args: str) -> subprocess.CompletedProcess:
+        result = subprocess.run(['bash', script, *args], cwd=str(tmp_path), env=env,
+                                capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        return result
+
+    clustering = ('moco', 'spice_self', 'export_self', 'reliable', 'spice_joint', 'export_joint')
+    assert run_script('export_joint').stdout.count(': running') == len(clustering)
+    plant_clusters(toy['configs'])
+    first = run_script()
+    for name in clustering:
         assert f'{name}: reused' in first.stdout
-    assert first.stdout.count(': running') == 17
+    assert first.stdout.count(': running') == 18
     check_results(str(tmp_path), first.stdout)
-    second = subprocess.run(['bash', script], cwd=str(tmp_path), env=env, capture_output=True,
-                            text=True, timeout=300)
-    assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
-    assert ': running' not in second.stdout and second.stdout.count(': reused') == 23
+    second = run_script()
+    assert ': running' not in second.stdout and second.stdout.count(': reused') == 24
