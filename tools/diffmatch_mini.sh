@@ -4,6 +4,8 @@
 # 1/16 labels (supervised-only, the discriminative UniMatch-style baseline, DiffMatch without and
 # with the debiased adjustment), then print one table of mIoU, head-5 and tail-5 mIoU.
 #   bash tools/diffmatch_mini.sh
+# This is the first mini world (11 classes, rarity by count and size); the testbed that the
+# issue-17 comparison runs on is tools/diffmatch_testbed.sh (docs/notes/diffmatch_testbed.md).
 # The runs go in two lanes, one thread each, on two CPU cores (timings in docs/results.md).
 # DIAGNOSE=1 adds a fifth run to the second lane, DiffMatch's segmentor on the labelled scenes
 # alone (what the semi-supervised loop adds to DiffMatch), about 20 minutes more (3,000

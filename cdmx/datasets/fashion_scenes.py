@@ -19,6 +19,9 @@ ratio between the item classes is well above 100 (the tool prints it; Cityscapes
 Training scenes use Fashion-MNIST's ``train_pool`` subset, validation scenes its ``test``
 split; never the ``external`` pool, which is reserved for the stand-in foundation models.
 ``tools/dataset_converters/make_fashion_scenes.py`` writes them in mmseg's layout.
+Its redesign for DiffMatch's comparison (tops merged, rarity by counts alone, a dev split):
+:mod:`cdmx.datasets.fashion_testbed`, which shares :func:`procedural_texture` and
+:func:`paste_item`.
 """
 import math
 from typing import Dict, Iterator, List, Sequence, Tuple
@@ -26,7 +29,7 @@ from typing import Dict, Iterator, List, Sequence, Tuple
 import cv2
 import numpy as np
 from mmseg.datasets import BaseSegDataset
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import binary_fill_holes, gaussian_filter
 
 from cdmx.registry import DATASETS
 from cdmx.utils.errors import CdmxError
@@ -126,20 +129,33 @@ class SceneComposer:
     def _paste(self, rng, canvas: np.ndarray, label: np.ndarray, item: np.ndarray, k: int,
                scale: float) -> None:
         side = max(8, int(round(28 * scale * rng.uniform(0.85, 1.15))))
-        grey = cv2.resize(item.astype(np.float32), (side, side), interpolation=cv2.INTER_LINEAR)
-        if rng.random() < 0.5:
-            grey = grey[:, ::-1]
-        mask = grey > self.threshold
-        colour = rng.uniform(40, 255, size=3).astype(np.float32)
-        shaded = colour * (0.3 + 0.7 * grey[..., None] / 255.0)
-        # Top-left corner: an item may stick out of the scene by up to a quarter of its side.
-        y0, x0 = rng.integers(-side // 4, self.size - 3 * side // 4 + 1, size=2)
-        ys, xs = slice(max(y0, 0), min(y0 + side, self.size)), slice(max(x0, 0),
-                                                                     min(x0 + side, self.size))
-        inner = (slice(ys.start - y0, ys.stop - y0), slice(xs.start - x0, xs.stop - x0))
-        m = mask[inner]
-        canvas[ys, xs][m] = shaded[inner][m]
-        label[ys, xs][m] = k + 1
+        paste_item(rng, canvas, label, item, k + 1, side, self.threshold)
+
+
+def paste_item(rng: np.random.Generator, canvas: np.ndarray, label: np.ndarray,
+               item: np.ndarray, value: int, side: int, threshold: int,
+               fill_holes: bool = False) -> None:
+    """Paste one item into ``canvas`` ``(S, S, 3)`` float32 and ``label`` ``(S, S)`` uint8, in
+    place: ``item`` ``(28, 28)`` uint8 resized to ``side x side``, flipped left-right with
+    probability 1/2, its pixels of grey level ``g > threshold`` (with ``fill_holes``, also the
+    pixels they enclose, :func:`scipy.ndimage.binary_fill_holes`) shaded ``colour * (0.3 + 0.7 g /
+    255)`` in a random colour and labelled ``value``. The top-left corner is uniform such that
+    the item may stick out of the scene by up to a quarter of its side."""
+    size = canvas.shape[0]
+    grey = cv2.resize(item.astype(np.float32), (side, side), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.5:
+        grey = grey[:, ::-1]
+    mask = grey > threshold
+    if fill_holes:
+        mask = binary_fill_holes(mask)
+    colour = rng.uniform(40, 255, size=3).astype(np.float32)
+    shaded = colour * (0.3 + 0.7 * grey[..., None] / 255.0)
+    y0, x0 = rng.integers(-side // 4, size - 3 * side // 4 + 1, size=2)
+    ys, xs = slice(max(y0, 0), min(y0 + side, size)), slice(max(x0, 0), min(x0 + side, size))
+    inner = (slice(ys.start - y0, ys.stop - y0), slice(xs.start - x0, xs.stop - x0))
+    m = mask[inner]
+    canvas[ys, xs][m] = shaded[inner][m]
+    label[ys, xs][m] = value
 
 
 def pixel_statistics(labels: Sequence[np.ndarray], num_classes: int = 11) -> dict:

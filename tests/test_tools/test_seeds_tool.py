@@ -91,6 +91,11 @@ def test_a_diff_naming_an_unknown_config_is_refused(synthetic):
         aggregate(synthetic, '--diff', 'base', 'other')
 
 
+def test_seed_placeholders_in_cfg_options_become_each_runs_seed():
+    assert seeds_tool.seed_options(2, ['load_from=w/seed_{seed}/start.pth', 'a.b=1']) == [
+        '--cfg-options', 'randomness.seed=2', 'load_from=w/seed_2/start.pth', 'a.b=1']
+
+
 def test_train_and_test_per_seed_a_failing_seed_then_a_resumed_rerun(tmp_path):
     pattern = str(tmp_path / 'runs' / '{name}' / 'seed_{seed}')
     # seed 1 fails: its work dir points --resume at a checkpoint that is not one

@@ -11,7 +11,9 @@ default: the file name). For every config and seed the tool runs, as a user woul
     python tools/train.py CONFIG --work-dir DIR --cfg-options randomness.seed=S [KEY=VALUE ...]
     python tools/test.py CONFIG DIR/last_checkpoint --work-dir DIR --cfg-options (the same)
 
-in fresh processes (output to ``DIR/seeds.log``; ``--jobs N`` runs N seeds at once, each with
+in fresh processes (``{seed}`` in an option becomes ``S``, e.g. ``load_from=work_dirs/sup/
+seed_{seed}/iter_600.pth`` starts each seed from its own checkpoint; output to
+``DIR/seeds.log``; ``--jobs N`` runs N seeds at once, each with
 ``OMP_NUM_THREADS`` = cores / N unless it is set: on a 2-core CPU two one-thread runs finish
 sooner than two two-thread runs in turn), then reads each test run's metrics JSON
 (``DIR/<timestamp>/<timestamp>.json``, mmengine's ``LoggerHook``) and reports per config and
@@ -61,7 +63,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--work-dir-pattern', default='work_dirs/seeds/{name}/seed_{seed}',
                         help='work dir of one run, with {name} and {seed}')
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-                        help='passed to both tools/train.py and tools/test.py')
+                        help='passed to both tools/train.py and tools/test.py; {seed} in a '
+                        'value becomes the run\'s seed')
     parser.add_argument('--jobs', type=int, default=1,
                         help='how many (config, seed) runs at once (default: 1)')
     parser.add_argument('--aggregate', action='store_true',
@@ -120,11 +123,18 @@ def found_seeds(pattern: str, name: str) -> List[int]:
     return sorted(seeds)
 
 
+def seed_options(seed: int, cfg_options: Sequence[str]) -> List[str]:
+    """The ``--cfg-options`` of one seed: its ``randomness.seed``, then ``cfg_options`` with
+    ``{seed}`` replaced by the seed."""
+    return ['--cfg-options', f'randomness.seed={seed}',
+            *[option.replace('{seed}', str(seed)) for option in cfg_options]]
+
+
 def run_one(config: str, directory: str, seed: int, cfg_options: Sequence[str],
             threads: Optional[int] = None) -> Optional[str]:
     """Train and test one seed in fresh processes; ``None`` or what failed, in a few words."""
     os.makedirs(directory, exist_ok=True)
-    options = ['--cfg-options', f'randomness.seed={seed}', *cfg_options]
+    options = seed_options(seed, cfg_options)
     pointer = os.path.join(directory, 'last_checkpoint')
     train = [sys.executable, os.path.join(TOOLS, 'train.py'), config, '--work-dir', directory]
     if os.path.isfile(pointer):

@@ -5,6 +5,7 @@
 #   python tools/dataset_converters/make_fashion_scenes.py --out data/fashion_scenes
 # and set the environment variable CDMX_FASHION_SCENES when it lives elsewhere.
 # A config that changes `split` also sets the two split_file entries below.
+# The first mini world; DiffMatch's comparison runs on its redesign, fashion-scenes_testbed.py.
 data_root = '{{$CDMX_FASHION_SCENES:data/fashion_scenes}}'
 num_classes = 11
 split = '1_16'  # 250 labelled scenes

@@ -1,0 +1,34 @@
+# The testbed's flow and schedules (docs/notes/diffmatch_testbed.md; sized for the one-command
+# table of tools/diffmatch_testbed.sh, whose header gives the timing behind these numbers).
+# Every stage: AdamW (learning rate 1e-3 everywhere, weight decay 1e-4), linear warm-up over
+# `warmup_iters` from 1%, then poly decay (power 0.9) to 0, as adamw-poly_mini.py.
+#   1. supervised stage (fashion-scenes_testbed-supervised.py): `sup_iters` iterations of 4
+#      labelled scenes from the pretrained extractor; per seed S it writes
+#      <work>/supervised/seed_S, whose checkpoint every arm of seed S starts from
+#      (`start_checkpoint`: the segmentor's init_cfg; the tool links start.pth to the last
+#      checkpoint);
+#   2. arms: `arm_iters` iterations of 4 labelled + 4 unlabelled scenes; the first
+#      `burn_in_iters` on the labelled scenes alone in every semi-supervised arm (the readouts
+#      that the supervised checkpoint lacks, Dis. Baseline's deformable layers and DiffMatch's
+#      denoiser, learn there before they label anything; UniMatch burns in as long, so that
+#      every loop runs equally long); supervised-only never leaves it;
+#   3. the full-label oracle: `oracle_iters` iterations of 8 labelled scenes from the
+#      pretrained extractor (as many iterations as the supervised stage and an arm together).
+sup_iters = 400
+arm_iters = 400
+burn_in_iters = 80
+oracle_iters = sup_iters + arm_iters
+warmup_iters = 50
+start_checkpoint = \
+    '{{$CDMX_TESTBED_WORK:work_dirs/diffmatch_testbed}}/supervised/seed_0/start.pth'
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=1e-4))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=warmup_iters,
+         end=arm_iters),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=arm_iters, val_interval=arm_iters)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')

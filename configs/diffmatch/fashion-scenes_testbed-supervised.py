@@ -1,0 +1,19 @@
+# The testbed's supervised stage (docs/notes/diffmatch_testbed.md): the pretrained extractor
+# (deeplabv3plus_m-v2-d8_mini_testbed.py) with mmseg's DeepLabv3+ classifier on the 500 labelled
+# scenes, 4 per iteration, `sup_iters` iterations. Run once per seed into
+# <work>/supervised/seed_S: every arm of seed S starts from that checkpoint
+# (tools/diffmatch_testbed.sh).
+_base_ = [
+    '../_base_/datasets/fashion-scenes_testbed-labelled.py',
+    '../_base_/models/deeplabv3plus_m-v2-d8_mini_testbed.py',
+    '../_base_/schedules/adamw-poly_testbed.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(data_preprocessor={{_base_.data_preprocessor}})
+train_cfg = dict(max_iters={{_base_.sup_iters}}, val_interval={{_base_.sup_iters}})
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end={{_base_.warmup_iters}}),
+    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin={{_base_.warmup_iters}},
+         end={{_base_.sup_iters}}),
+]
