@@ -36,6 +36,7 @@ signal-to-noise ratio ``lambda(t) = log(alpha_t^2 / sigma_t^2)``:
 Written by hand: diffusers' schedulers are discrete-time (integer timesteps over a beta
 table), while these algorithms sample ``t ~ U(0, 1)`` and condition the model on ``lambda(t)``.
 """
+import abc
 import math
 from typing import Callable, List, Tuple
 
@@ -49,13 +50,13 @@ def _per_sample(value: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return value.reshape(-1, *([1] * (like.dim() - 1))).to(like.dtype)
 
 
-class LogSNRSchedule:
+class LogSNRSchedule(abc.ABC):
     """Noising, the DDIM step and Algorithm 3's loop on a log-SNR schedule (module docstring);
     a subclass gives the schedule itself, :meth:`logsnr64`."""
 
+    @abc.abstractmethod
     def logsnr64(self, t: torch.Tensor) -> torch.Tensor:
         """float64 ``lambda(t)`` of float64 times in [0, 1]."""
-        raise NotImplementedError
 
     def logsnr(self, t: torch.Tensor) -> torch.Tensor:
         """``lambda(t)``, any shape, ``t`` in [0, 1] (float32 for non-float ``t``)."""
