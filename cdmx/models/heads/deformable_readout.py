@@ -23,51 +23,13 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-from mmcv.cnn.bricks.transformer import FFN
 from mmengine.model import BaseModule
 from mmseg.models.decode_heads import DepthwiseSeparableASPPHead
 
-from cdmx.models.layers import PointsFirstDeformableAttention
 from cdmx.registry import HEADS
 from cdmx.utils.errors import CdmxError
 
-from .mask_denoiser import pyramid, reference_points
-
-
-class ReadoutLayer(nn.Module):
-    """Deformable attention + FFN (post-norm): the mask denoiser's layer without its FiLM.
-
-    Args:
-        embed_dims (int): ``D``.
-        num_heads (int): Attention heads.
-        num_levels (int): Pyramid levels of the values.
-        num_points (int): Sampling points per head and level.
-        feedforward_channels (int): Hidden width of the FFN.
-        dropout (float): Dropout of the attention output and the FFN.
-    """
-
-    def __init__(self, embed_dims: int, num_heads: int, num_levels: int, num_points: int,
-                 feedforward_channels: int, dropout: float):
-        super().__init__()
-        self.num_levels = num_levels
-        self.attn = PointsFirstDeformableAttention(
-            embed_dims=embed_dims, num_heads=num_heads, num_levels=num_levels,
-            num_points=num_points, dropout=dropout, batch_first=True)
-        self.norm1 = nn.LayerNorm(embed_dims)
-        self.ffn = FFN(embed_dims=embed_dims, feedforward_channels=feedforward_channels,
-                       ffn_drop=dropout)
-        self.norm2 = nn.LayerNorm(embed_dims)
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        """``(N, D, H, W)`` -> ``(N, D, H, W)``."""
-        n, d, height, width = h.shape
-        value, shapes, starts = pyramid(h, self.num_levels)
-        x = self.attn(query=h.flatten(2).transpose(1, 2), value=value,
-                      reference_points=reference_points(height, width, self.num_levels, n,
-                                                        h.device),
-                      spatial_shapes=shapes, level_start_index=starts)
-        x = self.norm2(self.ffn(self.norm1(x)))
-        return x.transpose(1, 2).reshape(n, d, height, width)
+from .mask_denoiser import ReadoutLayer
 
 
 @HEADS.register_module()

@@ -115,8 +115,9 @@ def reference_points(height: int, width: int, num_levels: int, batch: int,
     return ref[None, :, None, :].expand(batch, -1, num_levels, -1)
 
 
-class DenoiserLayer(nn.Module):
-    """Deformable attention + FFN (post-norm), then the time FiLM.
+class ReadoutLayer(nn.Module):
+    """Deformable attention + FFN (post-norm) over a hidden map; the mask denoiser's layer
+    without its time FiLM (the Dis. Baseline's readout, :mod:`.deformable_readout`).
 
     Args:
         embed_dims (int): ``D``.
@@ -125,11 +126,10 @@ class DenoiserLayer(nn.Module):
         num_points (int): Sampling points per head and level.
         feedforward_channels (int): Hidden width of the FFN.
         dropout (float): Dropout of the attention output and the FFN.
-        time_dims (int): Width of the time vector.
     """
 
     def __init__(self, embed_dims: int, num_heads: int, num_levels: int, num_points: int,
-                 feedforward_channels: int, dropout: float, time_dims: int):
+                 feedforward_channels: int, dropout: float):
         super().__init__()
         self.num_levels = num_levels
         self.attn = PointsFirstDeformableAttention(
@@ -139,23 +139,43 @@ class DenoiserLayer(nn.Module):
         self.ffn = FFN(embed_dims=embed_dims, feedforward_channels=feedforward_channels,
                        ffn_drop=dropout)
         self.norm2 = nn.LayerNorm(embed_dims)
+
+    def attend(self, h: torch.Tensor) -> torch.Tensor:
+        """``(N, D, H, W)`` hidden map -> ``(N, HW, D)`` after attention and FFN."""
+        n, _, height, width = h.shape
+        value, shapes, starts = pyramid(h, self.num_levels)
+        x = self.attn(query=h.flatten(2).transpose(1, 2), value=value,
+                      reference_points=reference_points(height, width, self.num_levels, n,
+                                                        h.device),
+                      spatial_shapes=shapes, level_start_index=starts)
+        return self.norm2(self.ffn(self.norm1(x)))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """``(N, D, H, W)`` -> ``(N, D, H, W)``."""
+        return self.attend(h).transpose(1, 2).reshape(h.shape)
+
+
+class DenoiserLayer(ReadoutLayer):
+    """:class:`ReadoutLayer`, then the time FiLM.
+
+    Args:
+        time_dims (int): Width of the time vector; the others as :class:`ReadoutLayer`.
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int, num_levels: int, num_points: int,
+                 feedforward_channels: int, dropout: float, time_dims: int):
+        super().__init__(embed_dims, num_heads, num_levels, num_points, feedforward_channels,
+                         dropout)
         self.film = nn.Linear(time_dims, 2 * embed_dims)
         nn.init.zeros_(self.film.weight)
         nn.init.zeros_(self.film.bias)
 
     def forward(self, h: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
         """``(N, D, H, W)`` hidden map, ``(N, time_dims)`` time vector -> ``(N, D, H, W)``."""
-        n, d, height, width = h.shape
-        value, shapes, starts = pyramid(h, self.num_levels)
-        query = h.flatten(2).transpose(1, 2)  # (N, HW, D)
-        x = self.attn(query=query, value=value,
-                      reference_points=reference_points(height, width, self.num_levels, n,
-                                                        h.device),
-                      spatial_shapes=shapes, level_start_index=starts)
-        x = self.norm2(self.ffn(self.norm1(x)))
+        x = self.attend(h)
         scale, shift = self.film(F.silu(time)).chunk(2, dim=-1)
         x = x * (1 + scale[:, None]) + shift[:, None]
-        return x.transpose(1, 2).reshape(n, d, height, width)
+        return x.transpose(1, 2).reshape(h.shape)
 
 
 @HEADS.register_module()
