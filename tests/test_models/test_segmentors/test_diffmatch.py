@@ -11,8 +11,8 @@ from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from PIL import Image
-from tiny_segmentors import (NUM_CLASSES, PREPROCESSOR, aux_head, diffmatch_cfg, sample_with_gt,
-                             toy_scene)
+from tiny_segmentors import (NUM_CLASSES, PREPROCESSOR, aux_head, batch, diffmatch_cfg,
+                             fixed_loss, toy_scene)
 
 from cdmx.models import DiffMatch
 from cdmx.registry import MODELS
@@ -30,22 +30,6 @@ def build(**kwargs) -> DiffMatch:
     model = MODELS.build(diffmatch_cfg(**kwargs))
     model.init_weights()
     return model
-
-
-def batch(n=4, start=0):
-    scenes = [toy_scene(start + i) for i in range(n)]
-    return dict(inputs=[img for img, _ in scenes],
-                data_samples=[sample_with_gt(label) for _, label in scenes])
-
-
-def fixed_loss(model, data) -> float:
-    """The loss at one fixed draw of t and noise (training-mode batch statistics)."""
-    state = torch.get_rng_state()
-    torch.manual_seed(123)
-    with torch.no_grad():
-        losses = model.loss(**model.data_preprocessor(copy.deepcopy(data), True))
-    torch.set_rng_state(state)
-    return float(sum(value for key, value in losses.items() if 'loss' in key))
 
 
 def test_extractor_is_the_head_without_classifier():

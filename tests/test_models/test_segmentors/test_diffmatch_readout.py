@@ -6,8 +6,7 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
-from tiny_segmentors import (DENOISER, NUM_CLASSES, aux_head, diffmatch_cfg, sample_with_gt,
-                             toy_scene)
+from tiny_segmentors import DENOISER, NUM_CLASSES, aux_head, batch, diffmatch_cfg, fixed_loss
 
 from cdmx.diffusion import OffsetCosineLogSNRSchedule
 from cdmx.registry import MODELS
@@ -27,21 +26,6 @@ def build(**kwargs):
     model = MODELS.build(diffmatch_cfg(**kwargs))
     model.init_weights()
     return model
-
-
-def batch(n=4):
-    scenes = [toy_scene(i) for i in range(n)]
-    return dict(inputs=[img for img, _ in scenes],
-                data_samples=[sample_with_gt(label) for _, label in scenes])
-
-
-def fixed_loss(model, data) -> float:
-    state = torch.get_rng_state()
-    torch.manual_seed(123)
-    with torch.no_grad():
-        losses = model.loss(**model.data_preprocessor(copy.deepcopy(data), True))
-    torch.set_rng_state(state)
-    return float(sum(value for key, value in losses.items() if 'loss' in key))
 
 
 def test_defaults_are_algorithm_3s():

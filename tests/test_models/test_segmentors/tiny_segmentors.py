@@ -74,3 +74,20 @@ def sample_with_gt(label: torch.Tensor, size: int = 32) -> SegDataSample:
     sample = SegDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size)))
     sample.gt_sem_seg = PixelData(data=label[None].clone())
     return sample
+
+
+def batch(n=4, start=0):
+    """A data batch of ``n`` toy scenes (seeds ``start``..) with their label maps."""
+    scenes = [toy_scene(start + i) for i in range(n)]
+    return dict(inputs=[img for img, _ in scenes],
+                data_samples=[sample_with_gt(label) for _, label in scenes])
+
+
+def fixed_loss(model, data) -> float:
+    """The loss at one fixed draw of t and noise (training-mode batch statistics)."""
+    state = torch.get_rng_state()
+    torch.manual_seed(123)
+    with torch.no_grad():
+        losses = model.loss(**model.data_preprocessor(copy.deepcopy(data), True))
+    torch.set_rng_state(state)
+    return float(sum(value for key, value in losses.items() if 'loss' in key))
