@@ -24,11 +24,14 @@ Its redesign for DiffMatch's comparison (tops merged, rarity by counts alone, a 
 :func:`paste_item`.
 """
 import math
+import os
+import shutil
 from typing import Dict, Iterator, List, Sequence, Tuple
 
 import cv2
 import numpy as np
 from mmseg.datasets import BaseSegDataset
+from PIL import Image
 from scipy.ndimage import binary_fill_holes, gaussian_filter
 
 from cdmx.registry import DATASETS
@@ -156,6 +159,27 @@ def paste_item(rng: np.random.Generator, canvas: np.ndarray, label: np.ndarray,
     m = mask[inner]
     canvas[ys, xs][m] = shaded[inner][m]
     label[ys, xs][m] = value
+
+
+def prepare_scene_output(out: str, overwrite: bool) -> None:
+    """Make ``out`` ready for a scene set: refuse (``CdmxError``) to replace its ``img_dir``,
+    ``ann_dir`` or ``splits`` unless ``overwrite``, then remove them."""
+    existing = [d for d in ('img_dir', 'ann_dir', 'splits') if os.path.exists(os.path.join(out, d))]
+    if existing and not overwrite:
+        raise CdmxError(f'{out} already holds {existing}; pass --overwrite to replace them or '
+                        'choose another --out.')
+    for name in existing:
+        shutil.rmtree(os.path.join(out, name))
+
+
+def save_scene_preview(previews: list, palette: Sequence[Sequence[int]], out_file: str) -> None:
+    """PNG of scenes (top row) over their label maps coloured by ``palette`` (bottom row);
+    ``previews`` holds ``(image (H, W, 3) uint8, label (H, W) int)`` pairs."""
+    colours = np.array(palette, np.uint8)
+    top = np.concatenate([img for img, _ in previews], axis=1)
+    bottom = np.concatenate([colours[label] for _, label in previews], axis=1)
+    Image.fromarray(np.concatenate([top, bottom], axis=0)).resize(
+        (top.shape[1] * 2, top.shape[0] * 4), Image.NEAREST).save(out_file)
 
 
 def pixel_statistics(labels: Sequence[np.ndarray], num_classes: int = 11) -> dict:

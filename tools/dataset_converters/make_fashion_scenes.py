@@ -25,7 +25,6 @@ tool stops with an error.
 import argparse
 import json
 import os
-import shutil
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -35,7 +34,8 @@ from tqdm import tqdm
 
 from cdmx.datasets import FashionMNIST
 from cdmx.datasets.fashion_scenes import (FASHION_SCENES_CLASSES, FASHION_SCENES_PALETTE,
-                                          LONG_TAIL_ORDER, SceneComposer, pixel_statistics)
+                                          LONG_TAIL_ORDER, SceneComposer, pixel_statistics,
+                                          prepare_scene_output, save_scene_preview)
 from cdmx.datasets.semi_splits import list_pools, make_splits, write_split
 from cdmx.utils.cli import run_cli
 from cdmx.utils.errors import CdmxError
@@ -67,15 +67,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--overwrite', action='store_true',
                         help='replace the scenes of an existing output folder')
     return parser.parse_args()
-
-
-def prepare_output(out: str, overwrite: bool) -> None:
-    existing = [d for d in ('img_dir', 'ann_dir', 'splits') if os.path.exists(os.path.join(out, d))]
-    if existing and not overwrite:
-        raise CdmxError(f'{out} already holds {existing}; pass --overwrite to replace them or '
-                        'choose another --out.')
-    for name in existing:
-        shutil.rmtree(os.path.join(out, name))
 
 
 def write_split_scenes(args, split: str, seed: int) -> dict:
@@ -123,18 +114,9 @@ def plot_frequency(stats: dict, out_file: str) -> None:
     fig.savefig(out_file, dpi=120)
 
 
-def save_preview(previews: list, out_file: str) -> None:
-    """Scenes (top row) over their colour-coded label maps (bottom row)."""
-    palette = np.array(FASHION_SCENES_PALETTE, np.uint8)
-    top = np.concatenate([img for img, _ in previews], axis=1)
-    bottom = np.concatenate([palette[label] for _, label in previews], axis=1)
-    Image.fromarray(np.concatenate([top, bottom], axis=0)).resize(
-        (top.shape[1] * 2, top.shape[0] * 4), Image.NEAREST).save(out_file)
-
-
 def main() -> None:
     args = parse_args()
-    prepare_output(args.out, args.overwrite)
+    prepare_scene_output(args.out, args.overwrite)
     stats, previews = {}, []
     for seed_offset, split in enumerate(('train', 'val')):
         stats[split], shown = write_split_scenes(args, split, args.seed * 2 + seed_offset)
@@ -163,7 +145,7 @@ def main() -> None:
     with open(os.path.join(args.out, 'fashion_scenes.json'), 'w') as f:
         json.dump(meta, f, indent=1)
     plot_frequency(stats, os.path.join(args.out, 'class_pixel_frequency.png'))
-    save_preview(previews[:8], os.path.join(args.out, 'preview.png'))
+    save_scene_preview(previews[:8], FASHION_SCENES_PALETTE, os.path.join(args.out, 'preview.png'))
     for split in ('train', 'val'):
         s = stats[split]
         print(f"{split}: {s['num_scenes']} scenes from Fashion-MNIST '{s['source_subset']}', "

@@ -28,7 +28,6 @@ stops with an error (a class absent from the labelled split would have prior 0 i
 import argparse
 import json
 import os
-import shutil
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -38,7 +37,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from cdmx.datasets import FashionMNIST
-from cdmx.datasets.fashion_scenes import pixel_statistics
+from cdmx.datasets.fashion_scenes import (pixel_statistics, prepare_scene_output,
+                                          save_scene_preview)
 from cdmx.datasets.fashion_testbed import (TESTBED_CLASSES, TESTBED_PALETTE, TESTBED_TAIL_ORDER,
                                            TestbedSceneComposer, rank_probabilities,
                                            split_item_pool)
@@ -78,15 +78,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--overwrite', action='store_true',
                         help='replace the scenes of an existing output folder')
     return parser.parse_args()
-
-
-def prepare_output(out: str, overwrite: bool) -> None:
-    existing = [d for d in ('img_dir', 'ann_dir', 'splits') if os.path.exists(os.path.join(out, d))]
-    if existing and not overwrite:
-        raise CdmxError(f'{out} already holds {existing}; pass --overwrite to replace them or '
-                        'choose another --out.')
-    for name in existing:
-        shutil.rmtree(os.path.join(out, name))
 
 
 def item_sources(args) -> dict:
@@ -187,18 +178,9 @@ def plot_frequency(stats: dict, out_file: str) -> None:
     fig.savefig(out_file, dpi=120)
 
 
-def save_preview(previews: list, out_file: str) -> None:
-    """Scenes (top row) over their colour-coded label maps (bottom row)."""
-    palette = np.array(TESTBED_PALETTE, np.uint8)
-    top = np.concatenate([img for img, _ in previews], axis=1)
-    bottom = np.concatenate([palette[label] for _, label in previews], axis=1)
-    Image.fromarray(np.concatenate([top, bottom], axis=0)).resize(
-        (top.shape[1] * 2, top.shape[0] * 4), Image.NEAREST).save(out_file)
-
-
 def main() -> None:
     args = parse_args()
-    prepare_output(args.out, args.overwrite)
+    prepare_scene_output(args.out, args.overwrite)
     sources = item_sources(args)
     stats, rows_used, previews, maps = {}, {}, [], {}
     for offset, split in enumerate(SPLITS):
@@ -225,7 +207,7 @@ def main() -> None:
     with open(os.path.join(args.out, 'fashion_testbed.json'), 'w') as f:
         json.dump(meta, f, indent=1)
     plot_frequency(stats, os.path.join(args.out, 'class_frequency.png'))
-    save_preview(previews[:8], os.path.join(args.out, 'preview.png'))
+    save_scene_preview(previews[:8], TESTBED_PALETTE, os.path.join(args.out, 'preview.png'))
     for split in SPLITS:
         s = stats[split]
         print(f"{split}: {s['num_scenes']} scenes from {s['item_pool_size']} items of the "
