@@ -146,3 +146,23 @@ def test_mini_world_config_loads_multi_branch_batches(scenes_root, monkeypatch):
         assert w.img_path == s.img_path and w.flip == s.flip and w.img_shape == s.img_shape
     val = next(iter(Runner.build_dataloader(cfg.val_dataloader, seed=0)))
     assert len(val['inputs']) == 16 and val['data_samples'][0].gt_sem_seg.data.max() <= 10
+
+
+def test_scene_output_is_refused_without_overwrite_and_previews_are_drawn(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from cdmx.datasets.fashion_scenes import prepare_scene_output, save_scene_preview
+    from cdmx.utils.errors import CdmxError
+    (tmp_path / 'img_dir').mkdir()
+    with pytest.raises(CdmxError, match='already holds'):
+        prepare_scene_output(str(tmp_path), overwrite=False)
+    assert (tmp_path / 'img_dir').exists()
+    prepare_scene_output(str(tmp_path), overwrite=True)
+    assert not (tmp_path / 'img_dir').exists()
+    image = np.zeros((4, 4, 3), np.uint8)
+    label = np.array([[0, 1, 1, 0]] * 4)
+    save_scene_preview([(image, label)] * 2, [(0, 0, 0), (255, 0, 0)], str(tmp_path / 'p.png'))
+    preview = np.asarray(Image.open(tmp_path / 'p.png'))
+    assert preview.shape == (16, 16, 3)  # 2 scenes side by side over their labels, upscaled 2x
+    assert (preview[8:, 2:6] == (255, 0, 0)).all() and (preview[:8] == 0).all()
