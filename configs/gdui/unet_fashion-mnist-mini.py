@@ -61,4 +61,7 @@ optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3),
 param_scheduler = [dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 custom_hooks = [dict(type='EMAHook', momentum=0.002, begin_iter=100)]
-default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=max_iters))
+# A checkpoint every 500 iterations (iter_500.pth ... iter_2000.pth, EMA weights in each): the
+# UNets that GDUI's Fig. 2 (metrics against training iterations) samples from
+# (GDUI_FIG2_ITERS in tools/gdui/mini_stages.py).
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=500))

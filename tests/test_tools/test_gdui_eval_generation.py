@@ -78,3 +78,71 @@ def test_scores_a_sample_folder(inputs):
 def test_missing_samples_are_one_sentence(inputs, tmp_path):
     result = run_tool(TOOL, str(tmp_path / 'nothing'), '--reference', str(tmp_path / 'r.npy'))
     assert result.returncode == 2 and 'do not exist' in result.stderr
+
+
+@pytest.fixture
+def parts(tmp_path):
+    """A stand-in Inception, a judge and three parts of a 60-image set: reference (indices
+    0..39, with stored features), a floor held out from it (40..49) and one that overlaps it."""
+    from cdmx.evaluation.metrics.generation import (InceptionExtractor, save_judge,
+                                                    save_real_part)
+    from cdmx.models.foundation.judge import JudgeConvNet
+    torch.manual_seed(0)
+    inception = str(tmp_path / 'tiny.pt')
+    torch.jit.script(Wrap().eval()).save(inception)
+    sha = sha256_of(inception)
+    save_judge(str(tmp_path / 'judge.pth'), JudgeConvNet(10, width=4), [str(i) for i in range(10)],
+               32, {})
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (60, 28, 28, 1), dtype=np.uint8)
+    labels = np.arange(60) % 10
+    info = dict(dataset='toy', num_images=60, seed=0)
+    features = InceptionExtractor(inception, sha)(images[:40])
+    save_real_part(str(tmp_path / 'reference'), images[:40], labels[:40], np.arange(40),
+                   dict(info, part='reference'), features, sha)
+    save_real_part(str(tmp_path / 'floor'), images[40:50], labels[40:50], np.arange(40, 50),
+                   dict(info, part='floor'))
+    save_real_part(str(tmp_path / 'overlap'), images[35:45], labels[35:45], np.arange(35, 45),
+                   dict(info, part='floor'))
+    return dict(root=tmp_path, inception=inception, sha=sha, images=images, labels=labels)
+
+
+def test_floor_and_judge_against_a_reference_part(parts):
+    """The floor part scored like samples against the stored reference features: the same
+    FID as from the images, class accuracy and the judge's accuracy on the references as the
+    judge computes them; an overlapping part is refused (a missing judge: test_generation.py)."""
+    from cdmx.evaluation.metrics.generation import (InceptionExtractor, JudgeLogits,
+                                                    compute_generation_metrics,
+                                                    judged_accuracy)
+    root = parts['root']
+    common = ('--reference', str(root / 'reference'), '--judge', str(root / 'judge.pth'),
+              '--metrics', 'FID', 'IS', 'precision', 'recall', '--inception', parts['inception'],
+              '--inception-sha256', parts['sha'])
+    result = run_tool(TOOL, str(root / 'floor'), *common, '--out', str(root / 'floor.json'))
+    assert_ok(result)
+    scores = json.loads((root / 'floor.json').read_text())
+    images, labels = parts['images'], parts['labels']
+    expected = compute_generation_metrics(images[40:50], images[:40], InceptionExtractor(
+        parts['inception'], parts['sha']), ('FID', 'precision', 'recall'))
+    assert scores['FID'] == pytest.approx(expected['FID'], rel=1e-6)
+    assert scores['precision'] == pytest.approx(expected['precision'])
+    judge = JudgeLogits(str(root / 'judge.pth'))
+    assert scores['class_accuracy'] == pytest.approx(
+        judged_accuracy(judge, images[40:50], labels[40:50])['overall'])
+    assert scores['judge_reference_accuracy'] == pytest.approx(
+        judged_accuracy(judge, images[:40], labels[:40])['overall'])
+    assert scores['is_classifier'].startswith('judge ') and scores['num_reference'] == 40
+    assert scores['class_accuracy_by'] == f"judge {root / 'judge.pth'}"
+    overlap = run_tool(TOOL, str(root / 'overlap'), *common)
+    assert overlap.returncode == 2
+    assert 'shares 5 images with the references' in overlap.stderr
+
+
+def test_stored_features_of_another_inception_are_refused(parts, tmp_path):
+    other = str(tmp_path / 'other.pt')
+    torch.manual_seed(1)
+    torch.jit.script(Wrap().eval()).save(other)
+    result = run_tool(TOOL, str(parts['root'] / 'floor'), '--reference',
+                      str(parts['root'] / 'reference'), '--inception', other,
+                      '--inception-sha256', sha256_of(other))
+    assert result.returncode == 2 and 'write the references again' in result.stderr

@@ -12,12 +12,15 @@ from tool_runner import REPO_ROOT, load_module, tool_env
 from cdmx.utils.errors import CdmxError
 
 mini = load_module('gdui_mini_stages', os.path.join(REPO_ROOT, 'tools', 'gdui', 'mini_stages.py'))
-LANE_A = ['unet', 'classifier_gt-labels', 'sample_unconditional', 'score_unconditional',
-          'sample_gt-labels', 'score_gt-labels', 'classifier_plg', 'classifier_plm',
-          'sample_plg', 'score_plg', 'table']
-LANE_B = ['moco', 'spice_self', 'export_self', 'reliable', 'spice_joint', 'export_joint',
-          'mini_clip', 'match_stable-marriage', 'match_hungarian', 'classifier_lmr',
-          'sample_lmr', 'score_lmr', 'sample_plm', 'score_plm']
+LANE_A = ['unet', 'classifier_gt-labels', 'sample_unconditional', 'references', 'score_floor',
+          'score_unconditional', 'sample_gt-labels', 'score_gt-labels', 'classifier_plg',
+          'classifier_plm', 'sample_plg', 'score_plg', 'table']
+LANE_B = ['judge', 'moco', 'spice_self', 'export_self', 'reliable', 'spice_joint',
+          'export_joint', 'mini_clip', 'match_stable-marriage', 'match_hungarian',
+          'classifier_lmr', 'dev_references', 'guidance_sweep', 'sample_lmr', 'score_lmr',
+          'sample_plm', 'score_plm']
+JUDGE = 'work_dirs/judge_fashion-mnist-external/judge.pth'
+REFS = 'work_dirs/gdui_mini/references'
 
 
 def stages(**env) -> dict:
@@ -29,10 +32,13 @@ def test_lanes_and_orders():
     assert chain.lanes(chain.stages) == dict(A=LANE_A, B=LANE_B)
     # The old script's waits across lanes are now inputs.
     assert 'match_stable-marriage' in chain.upstream['classifier_plg']
-    assert 'classifier_gt-labels' in chain.upstream['score_lmr']
+    assert set(chain.upstream['score_lmr']) == {'sample_lmr', 'references', 'judge'}
+    assert set(chain.upstream['score_floor']) == {'references', 'judge'}
+    assert set(chain.upstream['guidance_sweep']) == {'unet', 'classifier_lmr', 'dev_references',
+                                                     'judge'}
     assert 'classifier_plm' in chain.upstream['sample_plm']
     assert set(chain.upstream['table']) == {f'score_{row}' for _, row in mini.ROWS} | {
-        'match_stable-marriage', 'match_hungarian'}
+        'score_floor', 'match_stable-marriage', 'match_hungarian'}
 
 
 def test_commands_and_settings():
@@ -40,7 +46,21 @@ def test_commands_and_settings():
     assert default['unet'].command == ('python', f'{REPO_ROOT}/tools/train.py',
                                       f'{REPO_ROOT}/configs/gdui/unet_fashion-mnist-mini.py')
     score = default['score_plg'].command
-    assert score[score.index('--num-reference') + 1] == '1000' and '--inception' not in score
+    assert score[score.index('--reference') + 1] == f'{REFS}/reference'
+    assert score[score.index('--judge') + 1] == JUDGE
+    assert '--classifier' not in score and '--inception' not in score
+    assert default['score_floor'].command[2] == f'{REFS}/floor'
+    split = default['references'].command
+    assert split[split.index('--parts') + 1:split.index('--parts') + 3] == ('floor', 'reference')
+    assert split[split.index('--num-floor') + 1] == '500' and '--num-reference' not in split
+    dev = default['dev_references'].command
+    assert dev[dev.index('--num-dev') + 1] == '2000' and 'reference' not in dev
+    sweep = default['guidance_sweep'].command
+    assert sweep[sweep.index('--scales') + 1:sweep.index('--num-per-class')] == (
+        '0', '1', '2', '4', '7', '10')
+    assert sweep[sweep.index('--dev-reference') + 1] == f'{REFS}/dev'
+    table = default['table'].command
+    assert table[table.index('--floor') + 1] == f'{REFS}/floor'
     assert default['table'].stdout == 'work_dirs/gdui_mini/results.md'
     clip = 'work_dirs/foundation/mini_clip/MiniCLIP-ViT-4.pt'
     assert clip in default['match_hungarian'].inputs
@@ -48,14 +68,43 @@ def test_commands_and_settings():
                     GDUI_INCEPTION='inc.pt', GDUI_INCEPTION_SHA256='abc', CDMX_MINI_CLIP='clip')
     score = custom['score_plg'].command
     assert score[:3] == ('py3', f'{REPO_ROOT}/tools/gdui/eval_generation.py', 'out/plg')
-    assert score[score.index('--num-reference') + 1] == '40'
     assert score[score.index('--inception') + 1:score.index('--inception') + 4] == (
         'inc.pt', '--inception-sha256', 'abc')
+    split = custom['references'].command
+    assert split[split.index('--num-reference') + 1] == '40' and '--inception' in split
     assert custom['unet'].inputs == ('toy/unet_fashion-mnist-mini.py', )
     assert 'mini_clip' not in custom and clip not in custom['match_hungarian'].inputs
-    assert 'the first 40 Fashion-MNIST test images, file order' in custom['table'].command
+    assert any(item.startswith('40 Fashion-MNIST test images outside the floor and dev parts')
+               for item in custom['table'].command)
     with pytest.raises(CdmxError, match='without GDUI_INCEPTION_SHA256'):
         stages(GDUI_INCEPTION='inc.pt')
+
+
+@pytest.mark.parametrize('setting,message', [
+    (dict(GDUI_SWEEP_SCALES='1 -2'), 'is not finite numbers >= 0'),
+    (dict(GDUI_SWEEP_SCALES='nan'), 'is not finite numbers >= 0'),
+    (dict(GDUI_NUM_FLOOR='0'), 'is not one positive integer'),
+    (dict(GDUI_NUM_DEV='10 20'), 'is not one positive integer'),
+    (dict(GDUI_NUM_REFERENCE='many'), 'is not one positive integer'),
+    (dict(GDUI_FIG2_ITERS='0 500'), 'names iteration 0'),
+])
+def test_bad_settings_are_one_sentence(setting, message):
+    with pytest.raises(CdmxError, match=message):
+        stages(**setting)
+
+
+def test_fig2_stages_only_when_asked():
+    assert not any('fig2' in name for name in stages())
+    chain = mini.runner(dict(GDUI_FIG2_ITERS='500,2000'))
+    fig2 = [name for name in chain.stages if 'fig2' in name]
+    assert len(fig2) == 3 * 2 * 2 + 1
+    sample = chain.stages['sample_fig2-lmr-500'].command
+    assert sample[sample.index('--unet-checkpoint') + 1] == \
+        'work_dirs/unet_fashion-mnist-mini/iter_500.pth'
+    assert set(chain.upstream['sample_fig2-lmr-500']) == {'unet', 'classifier_lmr'}
+    assert set(chain.upstream['fig2']) == {
+        f'score_fig2-{row}-{it}' for row in ('unconditional', 'lmr', 'gt-labels')
+        for it in (500, 2000)} | {'score_floor'}
 
 
 def test_commands_run_on_one_thread_unless_set():
@@ -81,14 +130,15 @@ def test_a_changed_setting_reruns_only_the_stages_it_enters(tmp_path, monkeypatc
     assert not any(mini.runner({}).plan().values())
     plan = mini.runner(dict(GDUI_NUM_REFERENCE='40')).plan()
     assert sorted(name for name, why in plan.items() if why) == sorted(
-        [f'score_{row}' for _, row in mini.ROWS] + ['table'])
-    assert plan['score_lmr'] == 'its command changed'
+        [f'score_{row}' for _, row in mini.ROWS] + ['references', 'score_floor', 'table'])
+    assert plan['references'] == 'its command changed'
+    assert plan['score_lmr'] == 'upstream references runs'
     os.remove(f'work_dirs/{mini.JOINT}/pseudo_labels/clusters.json')
     plan = mini.runner({}).plan()
     assert sorted(name for name, why in plan.items() if why) == sorted(
         ['export_joint', 'match_stable-marriage', 'match_hungarian', 'classifier_plg',
-         'classifier_plm', 'classifier_lmr', 'sample_plg', 'sample_plm', 'sample_lmr',
-         'score_plg', 'score_plm', 'score_lmr', 'table'])
+         'classifier_plm', 'classifier_lmr', 'guidance_sweep', 'sample_plg', 'sample_plm',
+         'sample_lmr', 'score_plg', 'score_plm', 'score_lmr', 'table'])
 
 
 def test_entry_script_dry_run(tmp_path):
@@ -98,7 +148,7 @@ def test_entry_script_dry_run(tmp_path):
                              '--dry-run', 'score_plg'], cwd=str(tmp_path), capture_output=True,
                             text=True, timeout=120, env=tool_env(PYTHON=sys.executable))
     assert result.returncode == 0, result.stderr
-    assert 'dry run: 13 of 13 stages would run' in result.stdout
+    assert 'dry run: 14 of 14 stages would run' in result.stdout
     assert '  unet [A]: would run: output work_dirs/unet_fashion-mnist-mini/last_checkpoint ' \
            'is missing' in result.stdout
     assert os.listdir(tmp_path) == []

