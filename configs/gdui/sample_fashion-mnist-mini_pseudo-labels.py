@@ -16,7 +16,9 @@ class_names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 
                'Sneaker', 'Bag', 'Ankle boot']
 
 # Ancestral DDPM with Eq. 19's mean shift. GDUI runs all 500 steps; on CPUs the mini world
-# samples on a 100-step grid of the same schedule. The scale is not tuned.
+# samples on a 100-step grid of the same schedule. scale = 2.0 is untuned and used only when
+# sampling by hand: the mini chain samples every guided row at the guidance-scale sweep's
+# chosen s (tools/gdui/sample.py --scale-from guidance_sweep.json) or at GDUI_SCALE.
 generator = dict(type='ClassifierGuidedSampler', method='ddpm', num_inference_steps=100,
                  scale=2.0, progress=True)
 num_per_class = 50

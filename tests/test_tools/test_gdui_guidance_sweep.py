@@ -47,6 +47,7 @@ def argv(root, *extra):
     (['1', '-2'], 'include [-2.0]; give finite scales >= 0'),
     (['nan'], 'include [nan]'),
     (['inf', '3'], 'include [inf]'),
+    (['0'], 'hold no scale > 0 to choose'),
 ])
 def test_negative_or_non_finite_scales_are_refused(inputs, scales, message):
     with pytest.raises(CdmxError, match=re.escape(message)):
@@ -80,6 +81,9 @@ def test_the_chosen_scale_has_the_lowest_dev_fid_and_the_plot_is_written(tmp_pat
     assert result['class_accuracy'] == [None, 0.6, 0.8, 0.95]
     assert result['chosen_scale'] == 2.0  # tied with 4: the smaller scale
     assert result['judge_dev_accuracy'] == 0.9 and 'lowest dev FID' in result['rule']
+    # s = 0 is the unguided reference, never the choice, even with the lowest dev FID.
+    assert tool.summarise({0.0: metrics(20.0, None), 1.0: metrics(35.0, 0.5),
+                           7.0: metrics(31.0, 0.9)})['chosen_scale'] == 7.0
     tool.plot(result, str(tmp_path / 'sweep.png'))
     png = (tmp_path / 'sweep.png').read_bytes()
     assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 10000
@@ -111,9 +115,10 @@ def test_sweep_end_to_end(tmp_path, fashion_mnist_root, single_thread):
                sha256_of(str(tmp_path / 'tiny.pt'))])
     result = json.loads((tmp_path / 'sweep' / 'guidance_sweep.json').read_text())
     assert result['scales'] == [0.0, 3.0] and result['num_samples'] == 10
+    assert (result['classifier_checkpoint'], result['seed']) == (clf, 1)
+    assert result['reference'].startswith(f"{tmp_path / 'dev'} (dev part of 20 images")
     assert result['class_accuracy'][0] is None and 0 <= result['class_accuracy'][1] <= 1
-    assert result['chosen_scale'] == min(result['scales'], key=lambda s: result['FID'][
-        result['scales'].index(s)])
+    assert result['chosen_scale'] == 3.0  # the only scale > 0
     for scale in ('0', '3'):
         assert (tmp_path / 'sweep' / f'scale_{scale}' / 'metrics.json').is_file()
     assert (tmp_path / 'sweep' / 'guidance_sweep.png').stat().st_size > 10000

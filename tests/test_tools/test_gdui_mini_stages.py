@@ -13,8 +13,8 @@ from cdmx.utils.errors import CdmxError
 
 mini = load_module('gdui_mini_stages', os.path.join(REPO_ROOT, 'tools', 'gdui', 'mini_stages.py'))
 LANE_A = ['unet', 'classifier_gt-labels', 'sample_unconditional', 'references', 'score_floor',
-          'score_unconditional', 'sample_gt-labels', 'score_gt-labels', 'classifier_plg',
-          'classifier_plm', 'sample_plg', 'score_plg', 'table']
+          'score_unconditional', 'classifier_plg', 'classifier_plm', 'sample_gt-labels',
+          'score_gt-labels', 'sample_plg', 'score_plg', 'table']
 LANE_B = ['judge', 'moco', 'spice_self', 'export_self', 'reliable', 'spice_joint',
           'export_joint', 'mini_clip', 'match_stable-marriage', 'match_hungarian',
           'classifier_lmr', 'dev_references', 'guidance_sweep', 'sample_lmr', 'score_lmr',
@@ -36,7 +36,8 @@ def test_lanes_and_orders():
     assert set(chain.upstream['score_floor']) == {'references', 'judge'}
     assert set(chain.upstream['guidance_sweep']) == {'unet', 'classifier_lmr', 'dev_references',
                                                      'judge'}
-    assert 'classifier_plm' in chain.upstream['sample_plm']
+    assert set(chain.upstream['sample_plm']) == {'unet', 'classifier_plm', 'guidance_sweep'}
+    assert chain.upstream['sample_unconditional'] == ['unet']
     assert set(chain.upstream['table']) == {f'score_{row}' for _, row in mini.ROWS} | {
         'score_floor', 'match_stable-marriage', 'match_hungarian'}
 
@@ -87,6 +88,11 @@ def test_commands_and_settings():
     (dict(GDUI_NUM_DEV='10 20'), 'is not one positive integer'),
     (dict(GDUI_NUM_REFERENCE='many'), 'is not one positive integer'),
     (dict(GDUI_FIG2_ITERS='0 500'), 'names iteration 0'),
+    (dict(GDUI_SWEEP_SCALES='0'), 'names no scale > 0 for the sweep to choose'),
+    (dict(GDUI_SCALE='-1'), 'is not finite numbers >= 0'),
+    (dict(GDUI_SCALE='inf'), 'is not finite numbers >= 0'),
+    (dict(GDUI_SCALE='2 4'), 'is not one scale > 0'),
+    (dict(GDUI_SCALE='0'), 'is not one scale > 0'),
 ])
 def test_bad_settings_are_one_sentence(setting, message):
     with pytest.raises(CdmxError, match=message):
@@ -101,7 +107,9 @@ def test_fig2_stages_only_when_asked():
     sample = chain.stages['sample_fig2-lmr-500'].command
     assert sample[sample.index('--unet-checkpoint') + 1] == \
         'work_dirs/unet_fashion-mnist-mini/iter_500.pth'
-    assert set(chain.upstream['sample_fig2-lmr-500']) == {'unet', 'classifier_lmr'}
+    assert set(chain.upstream['sample_fig2-lmr-500']) == {'unet', 'classifier_lmr',
+                                                          'guidance_sweep'}  # its scale
+    assert chain.upstream['sample_fig2-unconditional-500'] == ['unet']
     assert set(chain.upstream['fig2']) == {
         f'score_fig2-{row}-{it}' for row in ('unconditional', 'lmr', 'gt-labels')
         for it in (500, 2000)} | {'score_floor'}
@@ -138,7 +146,53 @@ def test_a_changed_setting_reruns_only_the_stages_it_enters(tmp_path, monkeypatc
     assert sorted(name for name, why in plan.items() if why) == sorted(
         ['export_joint', 'match_stable-marriage', 'match_hungarian', 'classifier_plg',
          'classifier_plm', 'classifier_lmr', 'guidance_sweep', 'sample_plg', 'sample_plm',
-         'sample_lmr', 'score_plg', 'score_plm', 'score_lmr', 'table'])
+         'sample_lmr', 'score_plg', 'score_plm', 'score_lmr', 'table',
+         # the sweep of the new +LMR classifier may choose another scale for every guided row
+         'sample_gt-labels', 'score_gt-labels'])
+
+
+GUIDED = ('gt-labels', 'plg', 'plm', 'lmr')
+SWEEP = 'work_dirs/gdui_mini/guidance_sweep/guidance_sweep.json'
+
+
+def test_guided_rows_sample_at_the_sweeps_scale(tmp_path, monkeypatch):
+    """The guided sample stages read the sweep's JSON (--scale-from, an input): a newer sweep
+    makes them, their scores and the table stale, never the unconditional row."""
+    monkeypatch.chdir(tmp_path)
+    chain = mini.runner({})
+    for row in GUIDED:
+        command = chain.stages[f'sample_{row}'].command
+        assert command[command.index('--scale-from') + 1] == SWEEP and '--scale' not in command
+        assert SWEEP in chain.stages[f'sample_{row}'].inputs
+    assert '--scale-from' not in chain.stages['sample_unconditional'].command
+    complete(chain)
+    assert not any(mini.runner({}).plan().values())
+    later = os.path.getmtime(SWEEP) + 10
+    os.utime(SWEEP, (later, later))  # the sweep ran again
+    plan = mini.runner({}).plan()
+    assert sorted(name for name, why in plan.items() if why) == sorted(
+        [f'{stage}_{row}' for row in GUIDED for stage in ('sample', 'score')] + ['table'])
+    assert plan['sample_plm'] == (f'input {SWEEP} is newer than output '
+                                  'work_dirs/gdui_mini/plm/manifest.json')
+
+
+def test_gdui_scale_bypasses_the_sweep(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    complete(mini.runner({}))
+    chain = mini.runner(dict(GDUI_SCALE='7.5'))
+    for row in GUIDED:
+        stage = chain.stages[f'sample_{row}']
+        command = stage.command
+        assert command[command.index('--scale') + 1:command.index('--scale') + 4] == (
+            '7.5', '--scale-source', 'set by GDUI_SCALE')
+        assert '--scale-from' not in command and SWEEP not in stage.inputs
+        assert 'guidance_sweep' not in chain.upstream[stage.name]
+    assert chain.plan()['sample_lmr'] == 'its command and inputs changed'
+    complete(chain)
+    later = os.path.getmtime(SWEEP) + 10
+    os.utime(SWEEP, (later, later))
+    assert not any(mini.runner(dict(GDUI_SCALE='7.5')).plan().values())
+    assert 'guidance_sweep' not in chain.select(['table'])
 
 
 def test_entry_script_dry_run(tmp_path):
@@ -148,7 +202,8 @@ def test_entry_script_dry_run(tmp_path):
                              '--dry-run', 'score_plg'], cwd=str(tmp_path), capture_output=True,
                             text=True, timeout=120, env=tool_env(PYTHON=sys.executable))
     assert result.returncode == 0, result.stderr
-    assert 'dry run: 14 of 14 stages would run' in result.stdout
+    # score_plg's upstream: its classifier, the clustering and matching, the sweep (its scale)
+    assert 'dry run: 17 of 17 stages would run' in result.stdout
     assert '  unet [A]: would run: output work_dirs/unet_fashion-mnist-mini/last_checkpoint ' \
            'is missing' in result.stdout
     assert os.listdir(tmp_path) == []

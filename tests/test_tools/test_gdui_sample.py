@@ -160,11 +160,16 @@ def altered_checkpoint(checkpoint: str, path, **record) -> str:
 def test_bad_input_is_one_sentence(checkpoints, tmp_path, monkeypatch):
     tool = sample_tool()
     unet, classifier = checkpoints
-    schedule = load_from_local(resolve_checkpoint(classifier))['meta'][TRAINING_META_KEY][
-        'noise_scheduler']
+    state = load_from_local(resolve_checkpoint(classifier))
+    schedule = state['meta'][TRAINING_META_KEY]['noise_scheduler']
     bigger = altered_checkpoint(classifier, tmp_path / 'bigger.pth', input_shape=[1, 32, 32])
     other = altered_checkpoint(classifier, tmp_path / 'other.pth',
                                noise_scheduler=dict(schedule, beta_end=0.02))
+    classes = list(state['meta']['dataset_meta']['classes'])
+    assert classes[:2] == ['T-shirt/top', 'Trouser']  # the config's class_names
+    state['meta']['dataset_meta']['classes'] = [classes[1], classes[0], *classes[2:]]
+    swapped = str(tmp_path / 'swapped.pth')  # trained on labels of another class order
+    torch.save(state, swapped)
     out = tmp_path / 'out'
     for extra, match in (
             ([], '--classifier-checkpoint'),
@@ -175,8 +180,94 @@ def test_bad_input_is_one_sentence(checkpoints, tmp_path, monkeypatch):
             (['--classifier-checkpoint', bigger], 'trained on 1x32x32 images but the UNet '
              'samples 1x28x28'),
             (['--classifier-checkpoint', other], 'trained with another noise schedule'),
+            (['--classifier-checkpoint', swapped], r"trained on classes \['Trouser', "
+             r"'T-shirt/top'.* but the config names \['T-shirt/top', 'Trouser'"),
             (['--classifier-checkpoint', classifier, '--seed', '-1'], 'seed is -1')):
         with pytest.raises(CdmxError, match=match):
             run_main(tool, monkeypatch, 'sample_fashion-mnist-mini_pseudo-labels.py',
                      '--unet-checkpoint', unet, '--out-dir', str(out), *extra)
         assert not out.exists()  # nothing written
+
+
+def write_sweep(path, **changes) -> str:
+    """A guidance_sweep.json as tools/analysis_tools/gdui_guidance_sweep.py writes it."""
+    sweep = dict(scales=[0.0, 2.0, 3.5], FID=[40.0, 30.0, 25.0], chosen_scale=3.5,
+                 rule='lowest dev FID; ties go to the smaller scale', num_samples=20,
+                 num_reference=30, reference='refs/dev (dev part of 30 images, seed 0)',
+                 classifier_checkpoint='clf.pth')
+    sweep.update(changes)
+    path.write_text(json.dumps({k: v for k, v in sweep.items() if v is not None}))
+    return str(path)
+
+
+def test_the_scale_of_a_sweep_and_its_record(tmp_path):
+    scale, source = sample_tool().scale_from_sweep(write_sweep(tmp_path / 's.json'))
+    assert scale == 3.5 and source['by'] == 'sweep' and source['sweep'] == str(tmp_path / 's.json')
+    assert source['text'] == (
+        f"chosen by the guidance-scale sweep {tmp_path / 's.json'} (guidance by clf.pth): lowest "
+        'dev FID; ties go to the smaller scale, over s in {0, 2, 3.5}, 20 samples per scale '
+        'against 30 dev references (refs/dev (dev part of 30 images, seed 0))')
+
+
+@pytest.mark.parametrize('content,match', [
+    (None, 'guidance sweep .* does not exist; run tools/analysis_tools/gdui_guidance_sweep.py'),
+    ('{"chosen_scale": 2', 'is not valid JSON'),
+    ('[2.0]', 'holds no finite chosen_scale > 0 among its scales'),
+    (dict(chosen_scale=-1.0, scales=[-1.0, 2.0]), 'holds no finite chosen_scale'),
+    (dict(chosen_scale=0.0), 'holds no finite chosen_scale'),  # the sweep never chooses 0
+    (dict(chosen_scale=float('nan')), 'holds no finite chosen_scale'),
+    (dict(chosen_scale=7.0), 'holds no finite chosen_scale'),  # not among its scales
+    (dict(chosen_scale=True, scales=[True, 2.0]), 'holds no finite chosen_scale'),
+    (dict(scales=['a', 3.5]), 'holds no finite chosen_scale'),
+    (dict(rule=None), 'holds no finite chosen_scale'),
+    (dict(reference=None), 'holds no finite chosen_scale'),
+])
+def test_a_missing_or_malformed_sweep_is_refused(tmp_path, monkeypatch, content, match):
+    """Refused before any model is read (the checkpoints do not exist) or anything written."""
+    path = tmp_path / 'sweep.json'
+    if isinstance(content, str):
+        path.write_text(content)
+    elif content is not None:
+        write_sweep(path, **content)
+    out = tmp_path / 'out'
+    with pytest.raises(CdmxError, match=match):
+        run_main(sample_tool(), monkeypatch, 'sample_fashion-mnist-mini_pseudo-labels.py',
+                 '--unet-checkpoint', str(tmp_path / 'none.pth'), '--classifier-checkpoint',
+                 str(tmp_path / 'none.pth'), '--scale-from', str(path), '--out-dir', str(out))
+    assert not out.exists()
+
+
+def test_a_scale_source_needs_a_scale(tmp_path, monkeypatch):
+    with pytest.raises(CdmxError, match='--scale-source says why a --scale was given'):
+        run_main(sample_tool(), monkeypatch, 'sample_fashion-mnist-mini_pseudo-labels.py',
+                 '--unet-checkpoint', str(tmp_path / 'none.pth'), '--scale-source', 'why',
+                 '--out-dir', str(tmp_path / 'out'))
+    assert not (tmp_path / 'out').exists()
+
+
+def test_rows_sample_at_the_sweeps_scale(checkpoints, tmp_path, monkeypatch):
+    """--scale-from: the sweep's chosen s drives the sampler and lands in the manifest with how
+    it was chosen; --scale with --scale-source records that reason instead; a guided config at
+    --scale 0 samples its noise set unguided (num_per_class x K images)."""
+    tool, (unet, classifier) = sample_tool(), checkpoints
+    common = ('sample_fashion-mnist-mini_pseudo-labels.py', '--unet-checkpoint', unet,
+              '--classifier-checkpoint', classifier, '--num-per-class', '1', '--steps', '2')
+    run_main(tool, monkeypatch, *common, '--classes', '3', '--scale-from',
+             write_sweep(tmp_path / 's.json'), '--out-dir', str(tmp_path / 'swept'))
+    manifest = json.loads((tmp_path / 'swept' / 'manifest.json').read_text())
+    assert manifest['scale'] == 3.5  # the sampler's scale (the config says 2)
+    assert manifest['scale_source']['by'] == 'sweep'
+    assert manifest['scale_source']['text'].startswith(
+        f"chosen by the guidance-scale sweep {tmp_path / 's.json'} (guidance by clf.pth): lowest")
+
+    run_main(tool, monkeypatch, *common, '--classes', '3', '--scale', '7', '--scale-source',
+             'set by GDUI_SCALE', '--out-dir', str(tmp_path / 'set'))
+    manifest = json.loads((tmp_path / 'set' / 'manifest.json').read_text())
+    assert manifest['scale'] == 7.0 and manifest['scale_source'] == dict(
+        by='--scale', text='set by GDUI_SCALE')
+
+    run_main(tool, monkeypatch, *common, '--scale', '0', '--out-dir', str(tmp_path / 'zero'))
+    manifest = json.loads((tmp_path / 'zero' / 'manifest.json').read_text())
+    assert manifest['scale'] == 0.0 and manifest['classifier_checkpoint'] is None
+    assert manifest['scale_source'] == dict(by='--scale', text='given with --scale')
+    assert np.load(tmp_path / 'zero' / 'labels.npy').tolist() == [-1] * 10

@@ -11,14 +11,18 @@ tool = load_module('gdui_table', os.path.join(REPO_ROOT, 'tools', 'analysis_tool
                                                'gdui_table.py'))
 
 
-def write_row(folder, fid: float, scale: float, num_samples: int = 4, **extra) -> None:
+def write_row(folder, fid: float, scale: float, num_samples: int = 4, scale_source=None,
+              **extra) -> None:
     os.makedirs(folder, exist_ok=True)
     guided = scale > 0
     np.save(os.path.join(folder, 'samples.npy'), np.zeros((num_samples, 8, 8, 1), np.uint8))
     np.save(os.path.join(folder, 'labels.npy'), np.arange(num_samples) % 2 if guided else
             np.full(num_samples, -1))
+    manifest = dict(num_inference_steps=100, scale=scale, class_names=['a', 'b'])
+    if scale_source is not None:
+        manifest.update(scale_source=scale_source)
     with open(os.path.join(folder, 'manifest.json'), 'w') as f:
-        json.dump(dict(num_inference_steps=100, scale=scale, class_names=['a', 'b']), f)
+        json.dump(manifest, f)
     write_metrics(folder, fid, num_samples, class_accuracy=0.5 if guided else None, **extra)
 
 
@@ -57,3 +61,31 @@ def test_a_floor_of_another_size_is_refused(tmp_path, monkeypatch):
     write_metrics(tmp_path / 'floor', 3.0, 5)
     with pytest.raises(SystemExit, match='the floor has num_samples 5 but the rows 4'):
         run(monkeypatch, f'gt={tmp_path / "gt"}', '--floor', str(tmp_path / 'floor'))
+
+
+SWEPT = dict(by='sweep', text='chosen by the guidance-scale sweep s.json: lowest dev FID, over '
+             's in {0, 3.5}, 20 samples per scale against 30 dev references (dev part)')
+
+
+def test_the_scale_and_how_it_was_chosen_come_from_the_manifests(tmp_path, monkeypatch,
+                                                                   capsys):
+    write_row(tmp_path / 'unconditional', 12.5, 0,
+              scale_source=dict(by='config', text='generator.scale of u.py'))
+    write_row(tmp_path / 'plm', 9.0, 3.5, scale_source=SWEPT)
+    write_row(tmp_path / 'lmr', 8.0, 3.5, scale_source=SWEPT)
+    write_row(tmp_path / 'gt', 7.0, 6.0,
+              scale_source=dict(by='--scale', text='set by GDUI_SCALE'))
+    write_row(tmp_path / 'old', 7.0, 2.0)
+    run(monkeypatch, *[f'{row}={tmp_path / row}' for row in
+                       ('unconditional', 'plm', 'lmr', 'gt', 'old')],
+        '--out', str(tmp_path / 'results.json'))
+    line = [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith('Guidance scale: ')]
+    assert line == ['Guidance scale: s = 0 for unconditional, generator.scale of u.py; '
+                    f"s = 3.5 for plm, lmr, {SWEPT['text']}; s = 6 for gt, set by GDUI_SCALE; "
+                    's = 2 for old, not recorded (its manifest.json has no scale_source; '
+                    'sampled before sample.py recorded it).']
+    results = json.loads((tmp_path / 'results.json').read_text())
+    assert results['guidance_scale'][1] == dict(scale=3.5, chosen_by=SWEPT['text'],
+                                                rows=['plm', 'lmr'])
+    assert results['rows']['lmr']['scale_source'] == SWEPT

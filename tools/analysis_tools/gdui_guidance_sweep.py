@@ -13,13 +13,19 @@ reported references and from the floor, so the scale is not chosen on the images
 reported on), with the independent judge for the class accuracy and IS. It writes
 
 * ``DIR/guidance_sweep.json``: per scale FID, sFID, IS, precision, recall, class accuracy,
-  the judge's accuracy on the dev images, the chosen scale and the rule;
+  the judge's accuracy on the dev images, the chosen scale and the rule, the dev references,
+  and the checkpoints, config and seed swept; ``tools/gdui/sample.py --scale-from`` samples at
+  its ``chosen_scale`` (the mini chain's guided rows do) and records where it came from;
 * ``DIR/guidance_sweep.png``: FID, precision / recall and class accuracy against s;
 
-and prints the chosen s. **Rule**: the scale with the lowest dev FID (ties: the smaller s).
+and prints the chosen s. **Rule**: among the scales s > 0, the one with the lowest dev FID
+(ties: the smaller s). s = 0 is swept as the unguided reference point, never chosen: the rows
+sampled at the chosen s test whether guidance beats unguided sampling, which s = 0 would make
+vacuous (its rows would be the unconditional row); a dev FID at s = 0 below every guided one is
+the answer "no", visible in the JSON and the plot.
 ``--seed`` (default 1) gives the sweep other noise than the reported rows (seed 0). A negative
 or non-finite scale, or a DEV_DIR that is not a dev part, is refused before anything is
-written.
+written, and so is a sweep with no scale > 0 to choose.
 """
 import argparse
 import json
@@ -38,7 +44,7 @@ from cdmx.utils.errors import CdmxError
 
 TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 METRICS = ('FID', 'sFID', 'IS', 'precision', 'recall', 'class_accuracy')
-RULE = 'lowest dev FID; ties go to the smaller scale'
+RULE = 'lowest dev FID among the scales > 0; ties go to the smaller scale'
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -60,11 +66,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def check_scales(scales: List[float]) -> List[float]:
-    """The scales sorted; a negative or non-finite one is bad input."""
+    """The scales sorted; a negative or non-finite one, or none > 0, is bad input."""
     bad = [s for s in scales if not math.isfinite(s) or s < 0]
     if bad or not scales:
         raise CdmxError(f'guidance scales {scales} include {bad or "none"}; give finite scales '
                         '>= 0 (0 samples without guidance).')
+    if not any(s > 0 for s in scales):
+        raise CdmxError(f'guidance scales {scales} hold no scale > 0 to choose; add guided '
+                        'scales such as 1 2 4 7 10.')
     return sorted(set(float(s) for s in scales))
 
 
@@ -112,7 +121,8 @@ def summarise(per_scale: Dict[float, dict]) -> dict:
     scales = sorted(per_scale)
     result = dict(scales=scales, **{key: [per_scale[s].get(key) for s in scales]
                                     for key in METRICS})
-    result['chosen_scale'] = min(scales, key=lambda s: (per_scale[s]['FID'], s))
+    result['chosen_scale'] = min((s for s in scales if s > 0),
+                                 key=lambda s: (per_scale[s]['FID'], s))
     first = per_scale[scales[0]]
     result.update(rule=RULE, judge_dev_accuracy=first.get('judge_reference_accuracy'),
                   num_samples=first['num_samples'], num_reference=first['num_reference'],
@@ -165,6 +175,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         raise CdmxError(f'{args.config} lists no class_names; pass a guided sampling config.')
     per_scale = {scale: sample_and_score(args, scale, num_classes) for scale in scales}
     result = summarise(per_scale)
+    result.update(config=args.config, unet_checkpoint=args.unet_checkpoint,
+                  classifier_checkpoint=args.classifier_checkpoint, seed=args.seed)
     with open(os.path.join(args.out_dir, 'guidance_sweep.json'), 'w', encoding='utf-8') as f:
         json.dump(result, f, indent=1)
     plot(result, os.path.join(args.out_dir, 'guidance_sweep.png'))

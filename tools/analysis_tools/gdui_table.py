@@ -19,6 +19,12 @@ plg / plm / lmr files and its matched clusters. ``--floor DIR`` adds the row ``r
 so its FID, precision and recall are what real images reach at that sample count, and its
 class accuracy is the judge's accuracy on real images.
 
+Below the table a line gives the guidance scale s of the rows and how it was chosen, read from
+each row's ``manifest.json`` (``scale`` and ``scale_source``, written by ``sample.py``: the
+config's ``generator.scale``, a ``--scale`` with its reason such as ``set by GDUI_SCALE``, or
+the chosen scale of a guidance-scale sweep with its rule and dev references); rows that share a
+scale and a source share one entry. A manifest without ``scale_source`` is shown as such.
+
 The tool only reads and prints; it computes nothing but the layout. ``--grid`` draws, for every
 named class (rows), the first ``--per-class`` samples of every guided row (column groups) into
 one PNG; ``--out`` writes the table's numbers as JSON.
@@ -27,7 +33,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Optional
+from typing import List, Optional
 
 import matplotlib
 
@@ -75,6 +81,26 @@ def read_row(folder: str) -> dict:
     images = np.load(os.path.join(folder, 'samples.npy'), allow_pickle=False)
     labels = np.load(os.path.join(folder, 'labels.npy'), allow_pickle=False)
     return dict(manifest=manifest, metrics=metrics, images=images, labels=labels)
+
+
+def scale_groups(rows: dict) -> List[dict]:
+    """``[{'scale', 'chosen_by', 'rows'}]``: the rows grouped by their manifests' scale and
+    ``scale_source`` text, in row order."""
+    groups = {}
+    for name, row in rows.items():
+        source = row['manifest'].get('scale_source')
+        how = source.get('text') if isinstance(source, dict) else None
+        key = (row['manifest']['scale'], how or 'not recorded (its manifest.json has no '
+               'scale_source; sampled before sample.py recorded it)')
+        groups.setdefault(key, []).append(name)
+    return [dict(scale=scale, chosen_by=how, rows=names)
+            for (scale, how), names in groups.items()]
+
+
+def print_scales(groups: List[dict]) -> None:
+    print('\nGuidance scale: ' + '; '.join(
+        f"s = {group['scale']:g} for {', '.join(group['rows'])}, {group['chosen_by']}"
+        for group in groups) + '.')
 
 
 def cell(value, digits: int) -> str:
@@ -203,15 +229,19 @@ def main() -> None:
         labels[name] = read_json(path, 'run tools/gdui/match_labels.py first')
     floor = read_floor(args.floor, rows) if args.floor else None
     print_table(rows, labels, args.reference_note, floor)
+    scales = scale_groups(rows)
+    print_scales(scales)
     matchers = print_matchers(pairs(args.matchers, '--matchers')) if args.matchers else {}
     if args.grid:
         draw_grid(rows, args.grid, args.per_class)
     if args.out:
-        results = dict(reference_note=args.reference_note, matchers=matchers, floor=floor, rows={
-            name: dict(metrics=row['metrics'], scale=row['manifest']['scale'],
-                       num_inference_steps=row['manifest']['num_inference_steps'],
-                       labels=labels.get(name, {}).get('evaluation'))
-            for name, row in rows.items()})
+        numbers = {name: dict(metrics=row['metrics'], scale=row['manifest']['scale'],
+                              scale_source=row['manifest'].get('scale_source'),
+                              num_inference_steps=row['manifest']['num_inference_steps'],
+                              labels=labels.get(name, {}).get('evaluation'))
+                   for name, row in rows.items()}
+        results = dict(reference_note=args.reference_note, matchers=matchers, floor=floor,
+                       guidance_scale=scales, rows=numbers)
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=2)
 

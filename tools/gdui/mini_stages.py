@@ -28,15 +28,15 @@ Results: work_dirs/gdui_mini/results.md, results.json, samples_per_class.png.
 
 Two lanes run side by side, one thread each (OMP_NUM_THREADS=1, OMP_WAIT_POLICY=PASSIVE unless
 set): lane A trains the UNet and the ground-truth classifier and does the baseline rows; lane B
-clusters and matches; then both train, sample and score the pseudo-label rows. A stage waits
-for the stages whose outputs it reads, in either lane.
+clusters, matches and sweeps the guidance scale; then both sample and score the guided rows
+at the chosen scale. A stage waits for the stages whose outputs it reads, in either lane.
 
 Budget on 2 idle cores (minutes; CPU time per iteration measured on this machine, 1 thread):
   lane A  UNet 2000 it x 0.41 s ............................. 13.7
           gt / +PLG / +PLM classifiers 2000 it x 0.074 s .... 3 x 2.5
           sampling, 500 images x 100 steps (2.6 ms unguided,
           3.1 ms guided per image and step): unconditional,
-          gt, +PLG ........................................ 2.2 + 2.6 + 2.6
+          gt, +PLG (the guided two after the sweep) ........ 2.2 + 2.6 + 2.6
           reference features, 7,500 images (Inception 0.18 s
           per image) ....................................... 22.5
           scoring 500 images: floor, unconditional, gt, +PLG  4 x 1.5
@@ -52,13 +52,21 @@ Budget on 2 idle cores (minutes; CPU time per iteration measured on this machine
           guidance sweep, 6 scales x 200 samples (sampling
           + scoring, from the per-image figures) ............ ~10
           sampling and scoring +LMR, +PLM ................... 2 x (2.6 + 1.5)
-  lane A ~57, lane B ~60 (~52 with the mini CLIP cached), plus ~2 of interpreter starts,
+  lane A ~57 (its guided sampling waits for lane B's sweep, which ends ~50 minutes in, about
+  when lane A's +PLM classifier does), lane B ~60 (~52 with the mini CLIP cached, when lane
+  A then waits ~8 minutes for the sweep), plus ~2 of interpreter starts,
   estimated from the figures above (the reference, judge and sweep stages not yet timed). A
   loaded machine is slower (the shared 2 cores here: ~2x).
 
 The guidance-scale sweep (tools/analysis_tools/gdui_guidance_sweep.py) samples the +LMR
 classifier's guidance at GDUI_SWEEP_SCALES against the dev part and writes the chosen scale
-(lowest dev FID) to GDUI_OUT/guidance_sweep/; the rows keep their configs' scale. Fig. 2's
+(lowest dev FID among s > 0) to GDUI_OUT/guidance_sweep/guidance_sweep.json. Every guided sampling stage
+(+PLG, +PLM, +LMR, ground-truth labels, and Fig. 2's guided ones) reads that JSON (an input:
+a re-run sweep re-samples them, the unconditional row stays) and samples at its chosen_scale
+(sample.py --scale-from), recording the sweep's rule and dev references in manifest.json, which
+the table prints; the configs' generator.scale is not used. GDUI_SCALE=S bypasses the sweep:
+the guided rows sample at S (--scale S --scale-source 'set by GDUI_SCALE') and do not read
+the JSON (the sweep stage stays in the chain; ``table`` alone does not run it). Fig. 2's
 stages (sample and score the unconditional, +LMR and ground-truth rows with the UNet of each
 iteration of GDUI_FIG2_ITERS, then tools/analysis_tools/gdui_fig2.py) exist only when that
 setting is given.
@@ -67,8 +75,8 @@ Settings (environment): PYTHON (python), GDUI_CONFIGS (configs/gdui: a folder wi
 config names, e.g. smaller ones for a smoke test), GDUI_OUT (work_dirs/gdui_mini),
 GDUI_NUM_REFERENCE (all: every test image outside the floor and dev parts), GDUI_NUM_FLOOR
 (500, the samples of one row), GDUI_NUM_DEV (2000), GDUI_SWEEP_SCALES (0 1 2 4 7 10),
-GDUI_SWEEP_PER_CLASS (20), GDUI_FIG2_ITERS (none; e.g. 500 1000 1500 2000: multiples of the
-UNet config's checkpoint interval, 500), GDUI_INCEPTION and GDUI_INCEPTION_SHA256 (another
+GDUI_SWEEP_PER_CLASS (20), GDUI_SCALE (unset: the sweep's choice), GDUI_FIG2_ITERS (none;
+e.g. 500 1000 1500 2000: multiples of the UNet config's checkpoint interval, 500), GDUI_INCEPTION and GDUI_INCEPTION_SHA256 (another
 Inception file), CDMX_MINI_CLIP (an existing mini CLIP folder: no pretraining stage),
 CDMX_FASHION_MNIST (the data). A changed setting changes the commands it enters, so those
 stages (and their downstream) run again.
@@ -76,7 +84,7 @@ stages (and their downstream) run again.
 import math
 import os
 import sys
-from typing import List, Mapping, Optional
+from typing import List, Mapping, Optional, Tuple
 
 from cdmx.utils.cli import run_cli
 from cdmx.utils.errors import CdmxError
@@ -137,7 +145,8 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
 
     Raises:
         CdmxError: GDUI_INCEPTION is set without GDUI_INCEPTION_SHA256; a count or a guidance
-            scale of the settings is not a finite number >= 0.
+            scale of the settings is not a finite number >= 0; GDUI_SCALE is not one scale > 0;
+            GDUI_SWEEP_SCALES has no scale > 0.
     """
     py = env.get('PYTHON') or 'python'
     out = env.get('GDUI_OUT') or f'{W}/gdui_mini'
@@ -150,8 +159,9 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
     scales = numbers(env, 'GDUI_SWEEP_SCALES', '0 1 2 4 7 10', float)
     sweep_per_class = numbers(env, 'GDUI_SWEEP_PER_CLASS', '20', single=True)[0]
     fig2_iters = numbers(env, 'GDUI_FIG2_ITERS', '', int)
-    if not scales:
-        raise CdmxError('GDUI_SWEEP_SCALES names no scale; set it like "0 1 2 4 7 10".')
+    if not any(scale > 0 for scale in scales):
+        raise CdmxError('GDUI_SWEEP_SCALES names no scale > 0 for the sweep to choose; set it '
+                        'like "0 1 2 4 7 10".')
     if 0 in fig2_iters:
         raise CdmxError('GDUI_FIG2_ITERS names iteration 0, which has no checkpoint; name '
                         'iterations the UNet config saves, e.g. "500 1000 1500 2000".')
@@ -162,6 +172,15 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
                             'SHA-256 of that file.')
         inception = ['--inception', env['GDUI_INCEPTION'],
                      '--inception-sha256', env['GDUI_INCEPTION_SHA256']]
+    override = None
+    if env.get('GDUI_SCALE'):
+        override = numbers(env, 'GDUI_SCALE', '4', float)
+        if len(override) != 1 or override[0] == 0:
+            raise CdmxError(f"GDUI_SCALE={env['GDUI_SCALE']!r} is not one scale > 0 (0 would "
+                            'make the guided rows unconditional); set it like "4", or unset it '
+                            'to use the sweep\'s choice.')
+        override = override[0]
+    sweep_json = f'{out}/guidance_sweep/guidance_sweep.json'
     pretrain_clip = not env.get('CDMX_MINI_CLIP')
     clip = [f'{W}/foundation/mini_clip/MiniCLIP-ViT-4.pt'] if pretrain_clip else []
 
@@ -179,12 +198,23 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
         return train(f'classifier_{row}', config,
                      [cfg(f'{NC}_pseudo-labels'), cfg(UNET), *labels_file], lane)
 
+    def guide(clf: Optional[str]) -> Tuple[List[str], List[str]]:
+        """The arguments and inputs that make sample.py guide by ``clf``'s classifier at the
+        chosen scale: the sweep's (its JSON is an input, so a changed sweep re-samples), or
+        GDUI_SCALE's when set (then the sweep is no input). None for unguided rows."""
+        if not clf:
+            return [], []
+        args, inputs = ['--classifier-checkpoint', ckpt(clf)], [ckpt(clf)]
+        if override is not None:
+            return args + ['--scale', str(override), '--scale-source', 'set by GDUI_SCALE'], \
+                inputs
+        return args + ['--scale-from', sweep_json], inputs + [sweep_json]
+
     def sample(row: str, config: str, clf: Optional[str], lane: str) -> Stage:
-        guide = ['--classifier-checkpoint', ckpt(clf)] if clf else []
+        args, inputs = guide(clf)
         return Stage(f'sample_{row}', tool('gdui/sample.py', cfg(config), '--unet-checkpoint',
-                                           ckpt(UNET), *guide, '--out-dir', f'{out}/{row}'),
-                     [cfg(config), cfg(f'{SAMPLE}_pseudo-labels'), ckpt(UNET),
-                      *([ckpt(clf)] if clf else [])],
+                                           ckpt(UNET), *args, '--out-dir', f'{out}/{row}'),
+                     [cfg(config), cfg(f'{SAMPLE}_pseudo-labels'), ckpt(UNET), *inputs],
                      [f'{out}/{row}/manifest.json'], lane)
 
     judge = f'{W}/{JUDGE}/judge.pth'
@@ -217,12 +247,11 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
         config saves ``iter_<N>.pth`` every 500 iterations; its ``last_checkpoint``, written
         after them, stands for them as the input."""
         folder = f'{out}/fig2/{row}/iter_{iteration}'
-        guide = ['--classifier-checkpoint', ckpt(clf)] if clf else []
+        args, inputs = guide(clf)
         return [Stage(f'sample_fig2-{row}-{iteration}', tool(
             'gdui/sample.py', cfg(config), '--unet-checkpoint',
-            f'{W}/{UNET}/iter_{iteration}.pth', *guide, '--out-dir', folder),
-            [cfg(config), ckpt(UNET), *([ckpt(clf)] if clf else [])],
-            [f'{folder}/manifest.json'], 'B'),
+            f'{W}/{UNET}/iter_{iteration}.pth', *args, '--out-dir', folder),
+            [cfg(config), ckpt(UNET), *inputs], [f'{folder}/manifest.json'], 'B'),
             score(f'score_fig2-{row}-{iteration}', folder, [f'{folder}/manifest.json'], 'B')]
 
     def export(name: str, config: str, lane: str) -> Stage:
@@ -263,10 +292,10 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
         split_references('references', ['floor', 'reference'], 'reference', 'A'),
         score('score_floor', f'{refs}/floor', [f'{refs}/floor/part.json'], 'A'),
         score_row('unconditional', 'A'),
-        sample('gt-labels', f'{SAMPLE}_gt-labels', f'{NC}_gt-labels', 'A'),
-        score_row('gt-labels', 'A'),
         classifier('plg', f'{NC}_pseudo-labels-plg', [f'{LABELS}/labels_plg.json'], 'A'),
         classifier('plm', f'{NC}_pseudo-labels-plm', [f'{LABELS}/labels_plm.json'], 'A'),
+        sample('gt-labels', f'{SAMPLE}_gt-labels', f'{NC}_gt-labels', 'A'),
+        score_row('gt-labels', 'A'),
         sample('plg', f'{SAMPLE}_pseudo-labels-plg', f'{NC}_pseudo-labels-plg', 'A'),
         score_row('plg', 'A'),
         Stage('table', table,
@@ -303,8 +332,7 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
             *inception, '--out-dir', f'{out}/guidance_sweep'),
             [cfg(f'{SAMPLE}_pseudo-labels'), ckpt(UNET),
              ckpt(f'{NC}_pseudo-labels'), f'{refs}/dev/features.npz', judge],
-            [f'{out}/guidance_sweep/guidance_sweep.json',
-             f'{out}/guidance_sweep/guidance_sweep.png'], 'B'),
+            [sweep_json, f'{out}/guidance_sweep/guidance_sweep.png'], 'B'),
         sample('lmr', f'{SAMPLE}_pseudo-labels', f'{NC}_pseudo-labels', 'B'),
         score_row('lmr', 'B'),
         sample('plm', f'{SAMPLE}_pseudo-labels-plm', f'{NC}_pseudo-labels-plm', 'B'),
