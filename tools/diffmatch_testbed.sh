@@ -4,8 +4,8 @@
 #   bash tools/diffmatch_testbed.sh timing    time a few iterations of every run and project
 #                                             the table's wall time (about 4 min)
 # 1. data and extractor, once: the scenes (tools/dataset_converters/make_fashion_testbed.py)
-#    if absent; the shared extractor pretrained on Fashion-MNIST's external pool
-#    (configs/diffmatch/fashion-scenes_testbed-extractor.py) if absent;
+#    if absent; the shared extractor, ImageNet's MobileNetV2 trained further on Fashion-MNIST's
+#    external pool (configs/diffmatch/fashion-scenes_testbed-extractor.py), if absent;
 # 2. per seed, the supervised stage (fashion-scenes_testbed-supervised.py) into
 #    WORK/supervised/seed_S, whose checkpoint (linked as start.pth) every arm of seed S starts
 #    from, and the full-label oracle;
@@ -54,6 +54,7 @@ export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 read -r -a SEED_LIST <<< "${SEEDS:-0 1 2}"
 CFG=configs/diffmatch/fashion-scenes_testbed
 EXTRACTOR=$CDMX_PRETRAINED/fashion_external_mobilenet_v2.pth
+IMAGENET=$CDMX_PRETRAINED/mobilenet_v2_mmseg.pth
 METRICS=(mIoU mIoU_head mIoU_tail ECE)
 stage() { echo "=== $(date +%H:%M:%S) $*"; }
 
@@ -67,6 +68,13 @@ seconds_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f\n", 
 newest() {  # the checkpoint a last_checkpoint file names
   $PY -c 'import sys; from cdmx.utils.cli import resolve_checkpoint as r
 print(r(sys.argv[1]))' "$1"
+}
+
+imagenet() {  # torchvision's ImageNet MobileNetV2 in mmseg's keys, the extractor's start, once
+  if [ ! -f "$IMAGENET" ]; then
+    stage "convert torchvision's ImageNet MobileNetV2 to $IMAGENET"
+    $PY tools/model_converters/mobilenetv2_torchvision2mmseg.py "$IMAGENET"
+  fi
 }
 
 extractor() {  # the shared extractor, once
@@ -122,6 +130,7 @@ timing() {  # TIMING_ITERS iterations of every run, one after the other, then th
 }
 
 scenes
+imagenet
 if [ "${1:-}" = timing ]; then
   timing
   exit 0

@@ -126,10 +126,20 @@ def test_an_arm_starts_from_the_supervised_checkpoint_trains_and_tests(tiny_test
                                                                        single_thread):
     register_all_modules()
     work = str(tmp_path / 'work')
+    imagenet = str(tmp_path / 'mobilenet_v2_mmseg.pth')  # the converted ImageNet weights
+    converter = load_module('converter', os.path.join(
+        REPO_ROOT, 'tools', 'model_converters', 'mobilenetv2_torchvision2mmseg.py'))
+    torch.save(converter.convert(torch.load(converter.default_source(), weights_only=True)),
+               imagenet)
     extractor = quiet(config('extractor'), f'{work}/extractor', 2)
+    extractor.model.backbone.init_cfg.checkpoint = imagenet
     extractor.train_dataloader.update(batch_size=8)
     extractor.train_dataloader.dataset.external_size = 100
-    Runner.from_cfg(extractor).train()
+    runner = Runner.from_cfg(extractor)
+    runner._init_model_weights()
+    assert torch.equal(runner.model.backbone.conv1.conv.weight,
+                       torch.load(imagenet, weights_only=True)['conv1.conv.weight'])
+    runner.train()
     pretrained = f'{work}/extractor/iter_2.pth'
 
     supervised = quiet(config('supervised'), f'{work}/supervised', 2)

@@ -336,6 +336,7 @@ def test_gdui_mini_script(toy, tmp_path, monkeypatch, single_thread):
     check_results(str(tmp_path), first.stdout)
     sweep = json.load(open(tmp_path / 'work_dirs' / 'gdui_mini' / 'guidance_sweep' /
                            'guidance_sweep.json'))
-    assert sweep['scales'] == [0.0, 2.0] and sweep['chosen_scale'] == 2.0  # s = 0 is the reference, never chosen
+    # s = 0 is the unguided reference, never the chosen scale
+    assert sweep['scales'] == [0.0, 2.0] and sweep['chosen_scale'] == 2.0
     second = run_script()
     assert ': running' not in second.stdout and second.stdout.count(': reused') == 29
