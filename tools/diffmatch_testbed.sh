@@ -31,10 +31,12 @@
 #   (burn-in 0.41; 128-d denoiser; the mini world's 256-d: 0.96, which put the table at 82 min);
 #   test 13 ms (discriminative) / 44 ms (DiffMatch, 3 DDIM steps) per scene; 8-16 s start-up
 #   per command. Schedule (configs/_base_/schedules/adamw-poly_testbed.py): extractor 800,
-#   supervised 400, oracle 800, arms 400 iterations (burn-in 80).
+#   supervised 4800, oracle 4800, arms 400 iterations (burn-in 80).
 #   Projection, 3 seeds on 2 lanes: scenes 0.7 min, extractor 4.9 (one thread; the script gives
-#   it two), supervised + oracle 9.7, gates 7.3, table 29.6: 52 min, plus about 1 min of
-#   summaries. Re-time on another machine before changing the schedule.
+#   it two), supervised + oracle 56.0, gates 7.3, table 29.6: 98.5 min. The table itself (the
+#   three arms after the gates, from the supervised checkpoints the gate run leaves) is the
+#   29.6 min; a re-run reuses every tested run. Re-time on another machine before changing the
+#   schedule.
 #
 # Environment: PYTHON (interpreter, default python), SEEDS (default "0 1 2"), WORK (default
 # work_dirs/diffmatch_testbed; the configs read it as CDMX_TESTBED_WORK), CDMX_FASHION_TESTBED

@@ -1,7 +1,6 @@
 # The testbed's full-label oracle (the first gate: >= 70 mIoU; docs/notes/diffmatch_testbed.md):
 # the pretrained extractor with mmseg's DeepLabv3+ classifier on all 8,000 training scenes
-# labelled, 8 per iteration, `oracle_iters` iterations (the supervised stage and an arm
-# together).
+# labelled, 8 per iteration, `oracle_iters` iterations.
 _base_ = [
     '../_base_/datasets/fashion-scenes_testbed-full.py',
     '../_base_/models/deeplabv3plus_m-v2-d8_mini_testbed.py',

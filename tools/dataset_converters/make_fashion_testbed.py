@@ -3,7 +3,7 @@
     python tools/dataset_converters/make_fashion_testbed.py [--fashion-mnist DIR]
         [--external-size 10000] [--out data/fashion_testbed] [--num-train 8000]
         [--num-dev 800] [--num-val 800] [--dev-fraction 0.2] [--size 64] [--max-items 4]
-        [--imbalance 50] [--scale-min 1.1] [--scale-max 1.6] [--threshold 40] [--seed 0]
+        [--imbalance 10] [--scale-min 1.1] [--scale-max 1.6] [--threshold 40] [--seed 0]
         [--split-seed 0] [--fractions 1/16 1/8 1/4 1/2] [--overwrite]
 
 How a scene is made: :mod:`cdmx.datasets.fashion_testbed` (8 classes, the four tops merged;
@@ -65,7 +65,10 @@ def parse_args() -> argparse.Namespace:
                         help="share of the train pool's items reserved for the dev scenes")
     parser.add_argument('--size', type=int, default=64, help='scene side in pixels')
     parser.add_argument('--max-items', type=int, default=4)
-    parser.add_argument('--imbalance', type=float, default=50.0,
+    # 10, not the first design's 50: at 50 the supervised stage never predicted Dress, Sandal
+    # or Ankle boot (tail-3 IoU 0 even after 1,600 iterations), so the tail gate could not be
+    # met (docs/notes/diffmatch_testbed.md, second design round).
+    parser.add_argument('--imbalance', type=float, default=10.0,
                         help='item-count ratio of the head class to the tail class')
     parser.add_argument('--scale-min', type=float, default=1.1)
     parser.add_argument('--scale-max', type=float, default=1.6)

@@ -1,7 +1,7 @@
 # DiffMatch's testbed (issue 17; cdmx/datasets/fashion_testbed.py, docs/notes/diffmatch_testbed.md):
 # 64x64 Fashion-MNIST scenes with 8 classes (background, Top = the four look-alike tops merged,
 # Trouser, Dress, Sandal, Sneaker, Bag, Ankle boot), long-tailed by item counts alone (head:tail
-# 50 in items), every item drawn at the same size law. 8,000 training scenes, 1/16 labelled
+# 10 in items), every item drawn at the same size law. 8,000 training scenes, 1/16 labelled
 # (500) and the rest unlabelled; 800 dev scenes for every choice (thresholds, alpha, schedules:
 # the val loader here); 800 validation scenes for the reported numbers only (the test loader).
 # Write the data once (about 30 s):
