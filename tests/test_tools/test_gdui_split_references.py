@@ -38,8 +38,10 @@ def test_parts_are_disjoint_with_their_images_labels_and_features(tmp_path, fash
         assert np.array_equal(part['labels'], part['images'].mean(axis=(1, 2, 3)) // 25)
     assert parts['floor']['features'] is None
     extractor = InceptionExtractor(inception, sha256_of(inception))
+    # float32 features of a batch computed with other thread counts and batch sizes (CI runs
+    # without OMP_NUM_THREADS=1) differ in the last bits
     assert np.allclose(parts['dev']['features']['pool'],
-                       extractor(parts['dev']['images'])['pool'])
+                       extractor(parts['dev']['images'])['pool'], rtol=1e-4, atol=1e-5)
     info = json.loads((out / 'reference' / 'part.json').read_text())
     assert info['part'] == 'reference' and info['sizes'] == dict(floor=10, dev=40,
                                                                  reference=None)
