@@ -12,13 +12,21 @@ from tool_runner import REPO_ROOT, load_module, tool_env
 from cdmx.utils.errors import CdmxError
 
 mini = load_module('gdui_mini_stages', os.path.join(REPO_ROOT, 'tools', 'gdui', 'mini_stages.py'))
-LANE_A = ['unet', 'classifier_gt-labels', 'sample_unconditional', 'references', 'score_floor',
-          'score_unconditional', 'classifier_plg', 'classifier_plm', 'sample_gt-labels',
-          'score_gt-labels', 'sample_plg', 'score_plg', 'table']
+SEEDS = (0, 1, 2)
+
+
+def per_seed(*rows: str) -> list:
+    """The sample and score stages of ``rows``, each row's seeds in turn."""
+    return [f'{stage}_{row}-seed{seed}' for row in rows for seed in SEEDS
+            for stage in ('sample', 'score')]
+
+
+LANE_A = ['unet', 'classifier_gt-labels', 'references', 'score_floor',
+          *per_seed('unconditional'), 'classifier_plg', *per_seed('gt-labels', 'plg'), 'table']
 LANE_B = ['judge', 'moco', 'spice_self', 'export_self', 'reliable', 'spice_joint',
           'export_joint', 'mini_clip', 'match_stable-marriage', 'match_hungarian',
-          'classifier_lmr', 'dev_references', 'guidance_sweep', 'sample_lmr', 'score_lmr',
-          'sample_plm', 'score_plm']
+          'classifier_lmr', 'dev_references', 'guidance_sweep', 'classifier_plm',
+          *per_seed('lmr', 'plm')]
 JUDGE = 'work_dirs/judge_fashion-mnist-external/judge.pth'
 REFS = 'work_dirs/gdui_mini/references'
 
@@ -32,13 +40,15 @@ def test_lanes_and_orders():
     assert chain.lanes(chain.stages) == dict(A=LANE_A, B=LANE_B)
     # The old script's waits across lanes are now inputs.
     assert 'match_stable-marriage' in chain.upstream['classifier_plg']
-    assert set(chain.upstream['score_lmr']) == {'sample_lmr', 'references', 'judge'}
+    assert set(chain.upstream['score_lmr-seed1']) == {'sample_lmr-seed1', 'references', 'judge'}
     assert set(chain.upstream['score_floor']) == {'references', 'judge'}
     assert set(chain.upstream['guidance_sweep']) == {'unet', 'classifier_lmr', 'dev_references',
                                                      'judge'}
-    assert set(chain.upstream['sample_plm']) == {'unet', 'classifier_plm', 'guidance_sweep'}
-    assert chain.upstream['sample_unconditional'] == ['unet']
-    assert set(chain.upstream['table']) == {f'score_{row}' for _, row in mini.ROWS} | {
+    assert set(chain.upstream['sample_plm-seed2']) == {'unet', 'classifier_plm',
+                                                       'guidance_sweep'}
+    assert chain.upstream['sample_unconditional-seed0'] == ['unet']
+    assert set(chain.upstream['table']) == {
+        f'score_{row}-seed{seed}' for _, row in mini.ROWS for seed in SEEDS} | {
         'score_floor', 'match_stable-marriage', 'match_hungarian'}
 
 
@@ -46,8 +56,13 @@ def test_commands_and_settings():
     default = stages()
     assert default['unet'].command == ('python', f'{REPO_ROOT}/tools/train.py',
                                       f'{REPO_ROOT}/configs/gdui/unet_fashion-mnist-mini.py')
-    score = default['score_plg'].command
+    score = default['score_plg-seed0'].command
+    assert score[2] == 'work_dirs/gdui_mini/plg/seed_0'
     assert score[score.index('--reference') + 1] == f'{REFS}/reference'
+    for seed in SEEDS:  # every seed its own noise and folder; a row's seeds pair across rows
+        sample = default[f'sample_lmr-seed{seed}'].command
+        assert sample[sample.index('--seed') + 1:sample.index('--seed') + 4] == (
+            str(seed), '--out-dir', f'work_dirs/gdui_mini/lmr/seed_{seed}')
     assert score[score.index('--judge') + 1] == JUDGE
     assert '--classifier' not in score and '--inception' not in score
     assert default['score_floor'].command[2] == f'{REFS}/floor'
@@ -62,13 +77,17 @@ def test_commands_and_settings():
     assert sweep[sweep.index('--dev-reference') + 1] == f'{REFS}/dev'
     table = default['table'].command
     assert table[table.index('--floor') + 1] == f'{REFS}/floor'
+    assert ('--diff', '+PLM', '+LMR (GDUI)') in {table[i:i + 3] for i in range(len(table))}
+    assert f'+LMR (GDUI)=work_dirs/gdui_mini/lmr' in table  # the folder of the seed folders
+    assert stages(GDUI_SEEDS='3,5')['score_gt-labels-seed5'].command[2] == \
+        'work_dirs/gdui_mini/gt-labels/seed_5'
     assert default['table'].stdout == 'work_dirs/gdui_mini/results.md'
     clip = 'work_dirs/foundation/mini_clip/MiniCLIP-ViT-4.pt'
     assert clip in default['match_hungarian'].inputs
     custom = stages(PYTHON='py3', GDUI_CONFIGS='toy', GDUI_OUT='out', GDUI_NUM_REFERENCE='40',
                     GDUI_INCEPTION='inc.pt', GDUI_INCEPTION_SHA256='abc', CDMX_MINI_CLIP='clip')
-    score = custom['score_plg'].command
-    assert score[:3] == ('py3', f'{REPO_ROOT}/tools/gdui/eval_generation.py', 'out/plg')
+    score = custom['score_plg-seed0'].command
+    assert score[:3] == ('py3', f'{REPO_ROOT}/tools/gdui/eval_generation.py', 'out/plg/seed_0')
     assert score[score.index('--inception') + 1:score.index('--inception') + 4] == (
         'inc.pt', '--inception-sha256', 'abc')
     split = custom['references'].command
@@ -93,6 +112,8 @@ def test_commands_and_settings():
     (dict(GDUI_SCALE='inf'), 'is not finite numbers >= 0'),
     (dict(GDUI_SCALE='2 4'), 'is not one scale > 0'),
     (dict(GDUI_SCALE='0'), 'is not one scale > 0'),
+    (dict(GDUI_SEEDS='0 -1'), 'is not finite integers >= 0'),
+    (dict(GDUI_SEEDS='1 1'), 'does not name distinct sampling seeds'),
 ])
 def test_bad_settings_are_one_sentence(setting, message):
     with pytest.raises(CdmxError, match=message):
@@ -138,17 +159,17 @@ def test_a_changed_setting_reruns_only_the_stages_it_enters(tmp_path, monkeypatc
     assert not any(mini.runner({}).plan().values())
     plan = mini.runner(dict(GDUI_NUM_REFERENCE='40')).plan()
     assert sorted(name for name, why in plan.items() if why) == sorted(
-        [f'score_{row}' for _, row in mini.ROWS] + ['references', 'score_floor', 'table'])
+        [f'score_{row}-seed{seed}' for _, row in mini.ROWS for seed in SEEDS]
+        + ['references', 'score_floor', 'table'])
     assert plan['references'] == 'its command changed'
-    assert plan['score_lmr'] == 'upstream references runs'
+    assert plan['score_lmr-seed0'] == 'upstream references runs'
     os.remove(f'work_dirs/{mini.JOINT}/pseudo_labels/clusters.json')
     plan = mini.runner({}).plan()
     assert sorted(name for name, why in plan.items() if why) == sorted(
         ['export_joint', 'match_stable-marriage', 'match_hungarian', 'classifier_plg',
-         'classifier_plm', 'classifier_lmr', 'guidance_sweep', 'sample_plg', 'sample_plm',
-         'sample_lmr', 'score_plg', 'score_plm', 'score_lmr', 'table',
+         'classifier_plm', 'classifier_lmr', 'guidance_sweep', 'table',
          # the sweep of the new +LMR classifier may choose another scale for every guided row
-         'sample_gt-labels', 'score_gt-labels'])
+         *per_seed('plg', 'plm', 'lmr', 'gt-labels')])
 
 
 GUIDED = ('gt-labels', 'plg', 'plm', 'lmr')
@@ -161,19 +182,19 @@ def test_guided_rows_sample_at_the_sweeps_scale(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     chain = mini.runner({})
     for row in GUIDED:
-        command = chain.stages[f'sample_{row}'].command
+        command = chain.stages[f'sample_{row}-seed0'].command
         assert command[command.index('--scale-from') + 1] == SWEEP and '--scale' not in command
-        assert SWEEP in chain.stages[f'sample_{row}'].inputs
-    assert '--scale-from' not in chain.stages['sample_unconditional'].command
+        assert SWEEP in chain.stages[f'sample_{row}-seed0'].inputs
+    assert '--scale-from' not in chain.stages['sample_unconditional-seed0'].command
     complete(chain)
     assert not any(mini.runner({}).plan().values())
     later = os.path.getmtime(SWEEP) + 10
     os.utime(SWEEP, (later, later))  # the sweep ran again
     plan = mini.runner({}).plan()
     assert sorted(name for name, why in plan.items() if why) == sorted(
-        [f'{stage}_{row}' for row in GUIDED for stage in ('sample', 'score')] + ['table'])
-    assert plan['sample_plm'] == (f'input {SWEEP} is newer than output '
-                                  'work_dirs/gdui_mini/plm/manifest.json')
+        per_seed(*GUIDED) + ['table'])
+    assert plan['sample_plm-seed1'] == (f'input {SWEEP} is newer than output '
+                                        'work_dirs/gdui_mini/plm/seed_1/manifest.json')
 
 
 def test_gdui_scale_bypasses_the_sweep(tmp_path, monkeypatch):
@@ -181,13 +202,13 @@ def test_gdui_scale_bypasses_the_sweep(tmp_path, monkeypatch):
     complete(mini.runner({}))
     chain = mini.runner(dict(GDUI_SCALE='7.5'))
     for row in GUIDED:
-        stage = chain.stages[f'sample_{row}']
+        stage = chain.stages[f'sample_{row}-seed0']
         command = stage.command
         assert command[command.index('--scale') + 1:command.index('--scale') + 4] == (
             '7.5', '--scale-source', 'set by GDUI_SCALE')
         assert '--scale-from' not in command and SWEEP not in stage.inputs
         assert 'guidance_sweep' not in chain.upstream[stage.name]
-    assert chain.plan()['sample_lmr'] == 'its command and inputs changed'
+    assert chain.plan()['sample_lmr-seed2'] == 'its command and inputs changed'
     complete(chain)
     later = os.path.getmtime(SWEEP) + 10
     os.utime(SWEEP, (later, later))
@@ -199,7 +220,7 @@ def test_entry_script_dry_run(tmp_path):
     """bash tools/gdui_mini.sh --dry-run in an empty folder: every stage would run, nothing is
     written."""
     result = subprocess.run(['bash', os.path.join(REPO_ROOT, 'tools', 'gdui_mini.sh'),
-                             '--dry-run', 'score_plg'], cwd=str(tmp_path), capture_output=True,
+                             '--dry-run', 'score_plg-seed0'], cwd=str(tmp_path), capture_output=True,
                             text=True, timeout=120, env=tool_env(PYTHON=sys.executable))
     assert result.returncode == 0, result.stderr
     # score_plg's upstream: its classifier, the clustering and matching, the sweep (its scale)

@@ -172,11 +172,12 @@ def table_lines(text: str) -> list:
     return [[cell.strip() for cell in line.strip('|').split('|')] for line in rows]
 
 
-def check_results(folder: str, text: str) -> None:
-    """The printed table, the JSON and the PNG of a finished chain."""
+def check_results(folder: str, text: str, seeds: int = 1) -> None:
+    """The printed table, the JSON and the PNG of a finished chain of ``seeds`` sampling
+    seeds."""
     lines = table_lines(text)
     header = lines[0]
-    assert header == ['method', 'steps', 'scale', 'FID', 'sFID', 'IS', 'precision', 'recall',
+    assert header == ['method', 'seeds', 'steps', 'scale', 'FID', 'sFID', 'IS', 'precision', 'recall',
                       'class acc.', 'label acc.', 'ACC', 'NMI', 'ARI', 'matched']
     rows = {line[0]: dict(zip(header, line)) for line in lines[1:6]}
     assert list(rows) == list(ROWS)
@@ -184,22 +185,28 @@ def check_results(folder: str, text: str) -> None:
     assert floor['method'] == 'real (floor)' and floor['steps'] == '-'
     assert float(floor['FID']) >= 0 and 0 <= float(floor['class acc.']) <= 1
     for name, row in rows.items():
-        assert float(row['FID']) >= 0 and 0 <= float(row['precision']) <= 1
-        assert 1 <= float(row['IS']) <= 10
-        assert row['steps'] == '2'
+        mean = {key: float(row[key].split(' ± ')[0]) for key in ('FID', 'precision', 'IS')}
+        assert mean['FID'] >= 0 and 0 <= mean['precision'] <= 1 and 1 <= mean['IS'] <= 10
+        assert row['steps'] == '2' and row['seeds'] == str(seeds)
+        assert (' ± ' in row['FID']) == (seeds > 1)
         assert (row['label acc.'] == '-') == (ROWS[name][3] is None)
         assert (row['class acc.'] == '-') == (name == 'unconditional')
     assert rows['unconditional']['scale'] == '0' and rows['+PLG']['scale'] == '2'
     # The three label rows share one clustering: the same ACC, NMI and ARI.
     assert len({(rows[n]['ACC'], rows[n]['NMI'], rows[n]['ARI'])
                 for n in ('+PLG', '+PLM', '+LMR (GDUI)')}) == 1
-    matchers = [line[0] for line in lines[7:]]
+    assert lines[7][0] == 'B - A' and lines[8][0] == '+PLG - unconditional'
+    matchers = [line[0] for line in lines[lines.index(next(
+        line for line in lines if line[0] == 'matcher')):]]
     assert matchers == ['matcher', 'stable marriage', 'Hungarian']
     results = json.load(open(os.path.join(folder, 'work_dirs', 'gdui_mini', 'results.json')))
     assert list(results['rows']) == list(ROWS)
-    assert results['rows']['+PLG']['metrics']['num_samples'] == 10
+    plg = results['rows']['+PLG']
+    assert len(plg['seeds']) == seeds and plg['summary']['FID']['n'] == seeds
+    assert next(iter(plg['seeds'].values()))['num_samples'] == 10
+    assert set(results['differences']) >= {'+PLG - unconditional'}
     assert results['floor']['num_samples'] == 10 and results['floor']['num_reference'] == 40
-    assert results['rows']['+PLG']['metrics']['class_accuracy_by'].startswith('judge ')
+    assert next(iter(plg['seeds'].values()))['class_accuracy_by'].startswith('judge ')
     assert os.path.getsize(os.path.join(folder, 'work_dirs', 'gdui_mini',
                                         'samples_per_class.png')) > 1000
 
@@ -316,7 +323,7 @@ def test_gdui_mini_script(toy, tmp_path, monkeypatch, single_thread):
         monkeypatch.setenv(key, value)
     env = tool_env(**toy['env'], GDUI_CONFIGS=toy['configs'], GDUI_NUM_REFERENCE='40',
                    GDUI_NUM_FLOOR='10', GDUI_NUM_DEV='40', GDUI_SWEEP_SCALES='0 2',
-                   GDUI_SWEEP_PER_CLASS='1', GDUI_INCEPTION=toy['inception'],
+                   GDUI_SWEEP_PER_CLASS='1', GDUI_SEEDS='0 1', GDUI_INCEPTION=toy['inception'],
                    GDUI_INCEPTION_SHA256=sha256_of(toy['inception']), PYTHON=sys.executable)
     script = os.path.join(REPO_ROOT, 'tools', 'gdui_mini.sh')
 
@@ -332,11 +339,11 @@ def test_gdui_mini_script(toy, tmp_path, monkeypatch, single_thread):
     first = run_script()
     for name in clustering:
         assert f'{name}: reused' in first.stdout
-    assert first.stdout.count(': running') == 23
-    check_results(str(tmp_path), first.stdout)
+    assert first.stdout.count(': running') == 33  # 5 rows x 2 seeds x (sample, score)
+    check_results(str(tmp_path), first.stdout, seeds=2)
     sweep = json.load(open(tmp_path / 'work_dirs' / 'gdui_mini' / 'guidance_sweep' /
                            'guidance_sweep.json'))
     # s = 0 is the unguided reference, never the chosen scale
     assert sweep['scales'] == [0.0, 2.0] and sweep['chosen_scale'] == 2.0
     second = run_script()
-    assert ': running' not in second.stdout and second.stdout.count(': reused') == 29
+    assert ': running' not in second.stdout and second.stdout.count(': reused') == 39

@@ -1,4 +1,5 @@
-"""tools/analysis_tools/gdui_table.py: the row ``real (floor)`` beside two sampled rows."""
+"""tools/analysis_tools/gdui_table.py: the row ``real (floor)`` beside two sampled rows, rows of
+several sampling seeds and their paired differences."""
 import json
 import os
 import sys
@@ -40,6 +41,15 @@ def run(monkeypatch, *args: str) -> None:
     tool.main()
 
 
+def table_row(text: str, name: str) -> list:
+    """The cells of the printed table line whose first cell is ``name``."""
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip('|').split('|')]
+        if line.startswith('| ') and cells[0] == name:
+            return cells
+    raise AssertionError(f'no line {name!r} in:\n{text}')
+
+
 def test_floor_row_and_judge_note(tmp_path, monkeypatch, capsys):
     write_row(tmp_path / 'unconditional', 12.5, 0)
     write_row(tmp_path / 'gt', 9.25, 2.0)
@@ -47,10 +57,9 @@ def test_floor_row_and_judge_note(tmp_path, monkeypatch, capsys):
     run(monkeypatch, f'unconditional={tmp_path / "unconditional"}', f'gt={tmp_path / "gt"}',
         '--floor', str(tmp_path / 'floor'), '--out', str(tmp_path / 'results.json'))
     text = capsys.readouterr().out
-    rows = [line.strip('|').split('|') for line in text.splitlines() if line.startswith('| ')]
-    floor = [cell.strip() for cell in rows[-1]]
-    assert floor[:9] == ['real (floor)', '-', '-', '3.1', '1.0', '2.00', '0.700', '0.600',
-                         '0.750']
+    floor = table_row(text, 'real (floor)')
+    assert floor[:10] == ['real (floor)', '-', '-', '-', '3.1', '1.0', '2.00', '0.700', '0.600',
+                          '0.750']
     assert 'IS from p(y | x) of judge j.pth' in text
     assert 'its accuracy on the reference images: 0.880' in text
     assert json.loads((tmp_path / 'results.json').read_text())['floor']['FID'] == 3.125
@@ -89,3 +98,32 @@ def test_the_scale_and_how_it_was_chosen_come_from_the_manifests(tmp_path, monke
     assert results['guidance_scale'][1] == dict(scale=3.5, chosen_by=SWEPT['text'],
                                                 rows=['plm', 'lmr'])
     assert results['rows']['lmr']['scale_source'] == SWEPT
+
+
+def test_seed_folders_give_mean_std_and_paired_differences(tmp_path, monkeypatch, capsys):
+    """Rows of seed_<S> folders: cells are mean ± sample std; ``--diff`` pairs by seed."""
+    for seed, (u, g) in enumerate([(12.0, 9.0), (14.0, 10.0), (13.0, 11.0)]):
+        write_row(tmp_path / 'u' / f'seed_{seed}', u, 0)
+        write_row(tmp_path / 'g' / f'seed_{seed}', g, 2.0)
+    run(monkeypatch, f'u={tmp_path / "u"}', f'g={tmp_path / "g"}', '--diff', 'u', 'g',
+        '--out', str(tmp_path / 'r.json'))
+    text = capsys.readouterr().out
+    assert table_row(text, 'u')[1:5] == ['3', '100', '0', '13.0 ± 1.0']
+    assert table_row(text, 'g')[4] == '10.0 ± 1.0'
+    # g - u per seed: -3, -4, -2: mean -3, std 1, t(0.975, 2) = 4.303 -> half width 2.48
+    assert table_row(text, 'g - u')[1] == '-3.0 [-5.5, -0.5]'
+    results = json.loads((tmp_path / 'r.json').read_text())
+    assert results['rows']['g']['seeds']['1']['FID'] == 10.0
+    assert results['rows']['u']['summary']['FID']['std'] == pytest.approx(1.0)
+    assert results['differences']['g - u']['FID']['ci_high'] == pytest.approx(
+        -3 + 4.302653 / 3**0.5, abs=1e-4)
+
+
+def test_rows_of_other_seeds_are_not_paired(tmp_path, monkeypatch):
+    write_row(tmp_path / 'u' / 'seed_0', 12.0, 0)
+    write_row(tmp_path / 'u' / 'seed_1', 12.0, 0)
+    write_row(tmp_path / 'g' / 'seed_0', 9.0, 2.0)
+    write_row(tmp_path / 'g' / 'seed_2', 9.0, 2.0)
+    with pytest.raises(SystemExit, match='g cannot be paired with u: seed.s. 1 only in u; '
+                       'seed.s. 2 only in g'):
+        run(monkeypatch, f'u={tmp_path / "u"}', f'g={tmp_path / "g"}')

