@@ -40,7 +40,8 @@
 #
 # Environment: PYTHON (interpreter, default python), SEEDS (default "0 1 2"), WORK (default
 # work_dirs/diffmatch_testbed; the configs read it as CDMX_TESTBED_WORK), CDMX_FASHION_TESTBED
-# (scenes, default data/fashion_testbed), CDMX_FASHION_MNIST (idx files, to write the scenes and
+# (scenes, default data/fashion_testbed), CDMX_TESTBED_SPLIT (labelled split, default 1_16;
+# 1_32 needs the data written with --fractions 1/32 ...), CDMX_FASHION_MNIST (idx files, to write the scenes and
 # pretrain the extractor), CDMX_PRETRAINED (default work_dirs/pretrained), FORCE_TABLE=1,
 # EVAL_SPLIT=dev (test on the dev scenes, for choices: thresholds, alpha; use another WORK),
 # ARM_OPTIONS (extra --cfg-options for the arms, e.g. "model.confidence_threshold=0.9"),

@@ -14,7 +14,9 @@
 # weak view's only to count (SemiSupervisedSegmentor._count).
 data_root = '{{$CDMX_FASHION_TESTBED:data/fashion_testbed}}'
 num_classes = 8
-split = '1_16'  # 500 labelled scenes
+# 1/16: 500 labelled scenes. CDMX_TESTBED_SPLIT picks another split the data tool wrote
+# (make_fashion_testbed.py --fractions; the splits are nested, so 1_32 is a subset of 1_16).
+split = '{{$CDMX_TESTBED_SPLIT:1_16}}'
 crop_size = (64, 64)
 labelled_per_batch = 4
 unlabelled_per_batch = 4
