@@ -202,7 +202,9 @@ def read_floor(folder: str, rows: dict) -> dict:
 def print_table(rows: dict, labels: dict, note: str, floor: Optional[dict] = None) -> None:
     metrics = first(next(iter(rows.values())))['metrics']
     is_net = metrics.get('is_classifier', 'a classifier given to eval_generation.py')
-    judge = metrics.get('class_accuracy_by', 'the classifier given to eval_generation.py')
+    judge = next((run['metrics']['class_accuracy_by'] for row in rows.values()
+                  for run in row.values() if 'class_accuracy_by' in run['metrics']),
+                 'the classifier given to eval_generation.py')  # unguided rows have none
     ceiling = metrics.get('judge_reference_accuracy')
     seeds = sorted({s for row in rows.values() for s in row})
     print(f"\nGeneration: {metrics['num_samples']} samples per row and sampling seed against "

@@ -52,8 +52,8 @@ three sampling seeds):
           dev reference features, 2,000 images .............. 6
           guidance sweep, 6 scales x 200 samples ............ ~10
           per seed, sampling and scoring +LMR, +PLM ......... 3 x 2 x 4.1
-  lane A ~78, lane B ~76 (its guided sampling waits for lane B's sweep, which ends ~50 minutes
-  in), plus interpreter starts. A loaded machine is slower (the shared 2 cores here: ~2x).
+  estimated lane A ~78, lane B ~76 minutes; measured from an empty work_dirs on the 2 cores
+  (docs/gdui.md): lane A 87.5, lane B 82.3, wall 87 min 28 s. A loaded machine is slower.
 
 The guidance-scale sweep (tools/analysis_tools/gdui_guidance_sweep.py) samples the +LMR
 classifier's guidance at GDUI_SWEEP_SCALES against the dev part and writes the chosen scale
