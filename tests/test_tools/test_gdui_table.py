@@ -24,7 +24,10 @@ def write_row(folder, fid: float, scale: float, num_samples: int = 4, scale_sour
         manifest.update(scale_source=scale_source)
     with open(os.path.join(folder, 'manifest.json'), 'w') as f:
         json.dump(manifest, f)
-    write_metrics(folder, fid, num_samples, class_accuracy=0.5 if guided else None, **extra)
+    # as eval_generation.py: an unguided row has no class accuracy and names no judge for it
+    write_metrics(folder, fid, num_samples, **(dict(class_accuracy=0.5,
+                                                     class_accuracy_by='judge j.pth')
+                                                if guided else {}), **extra)
 
 
 def write_metrics(folder, fid: float, num_samples: int, **extra) -> None:
@@ -32,8 +35,7 @@ def write_metrics(folder, fid: float, num_samples: int, **extra) -> None:
     with open(os.path.join(folder, 'metrics.json'), 'w') as f:
         json.dump(dict(FID=fid, sFID=1.0, IS=2.0, precision=0.7, recall=0.6,
                        num_samples=num_samples, num_reference=30, is_classifier='judge j.pth',
-                       class_accuracy_by='judge j.pth', judge_reference_accuracy=0.88,
-                       **extra), f)
+                       judge_reference_accuracy=0.88, **extra), f)
 
 
 def run(monkeypatch, *args: str) -> None:
@@ -61,6 +63,8 @@ def test_floor_row_and_judge_note(tmp_path, monkeypatch, capsys):
     assert floor[:10] == ['real (floor)', '-', '-', '-', '3.1', '1.0', '2.00', '0.700', '0.600',
                           '0.750']
     assert 'IS from p(y | x) of judge j.pth' in text
+    # named from the guided row, though the first row is unconditional
+    assert 'share of guided samples that judge j.pth assigns' in text
     assert 'its accuracy on the reference images: 0.880' in text
     assert json.loads((tmp_path / 'results.json').read_text())['floor']['FID'] == 3.125
 
