@@ -45,6 +45,21 @@ def test_every_testbed_config_builds(name):
     assert head.num_classes == num_classes
 
 
+@pytest.mark.parametrize('split', (None, '1_32'))
+def test_the_labelled_split_follows_cdmx_testbed_split(split, monkeypatch):
+    """Every config that reads labelled scenes takes the split from CDMX_TESTBED_SPLIT (1_16
+    unset); the unlabelled list of the same split goes with it."""
+    if split:
+        monkeypatch.setenv('CDMX_TESTBED_SPLIT', split)
+    else:
+        monkeypatch.delenv('CDMX_TESTBED_SPLIT', raising=False)
+    folder = f'splits/fashion_testbed/{split or "1_16"}'
+    assert config('supervised').train_dataloader.dataset.split_file == f'{folder}/labeled.txt'
+    for name in ARMS:
+        files = [d.split_file for d in config(name).train_dataloader.dataset.datasets]
+        assert files == [f'{folder}/labeled.txt', f'{folder}/unlabeled.txt'][:len(files)]
+
+
 def test_arms_differ_only_in_readout_and_loop():
     cfgs = {name: config(name) for name in ARMS}
     extractor = config('supervised').model
