@@ -33,7 +33,7 @@ import os
 from mmengine.config import DictAction
 from mmengine.dist import get_rank, init_dist, is_distributed
 
-from cdmx.engine import LAUNCHERS, setup_distributed
+from cdmx.engine import LAUNCHERS, setup_distributed, teardown_distributed
 from cdmx.generators import GenerationEngine
 from cdmx.utils.cli import default_work_dir, load_config, run_cli
 from cdmx.utils.errors import CdmxError
@@ -91,7 +91,9 @@ def main() -> None:
         init_dist(args.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {}))
     engine = GenerationEngine(cache_dir, dataset, force=args.force_regenerate, **generation)
     manifest = engine.run()
-    if get_rank() != 0:
+    rank = get_rank()
+    teardown_distributed()
+    if rank != 0:
         return
     pairs = sum(len(s['seed_ids']) for s in manifest['shards']) * len(manifest['classes'])
     print(f'\n{pairs} (seed, class) pairs in {len(manifest["shards"])} shards: {cache_dir}')

@@ -14,7 +14,7 @@ import os
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from cdmx.engine import LAUNCHERS, setup_distributed
+from cdmx.engine import LAUNCHERS, setup_distributed, teardown_distributed
 from cdmx.registry import HOOKS, RUNNERS
 from cdmx.utils.cli import (default_work_dir, load_config, place_out_files, resolve_checkpoint,
                             run_cli)
@@ -94,6 +94,7 @@ def main() -> None:
     setup_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.test()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -17,7 +17,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from cdmx.datasets.generated_pairs import expect_generation
-from cdmx.engine import LAUNCHERS, setup_distributed
+from cdmx.engine import LAUNCHERS, setup_distributed, teardown_distributed
 from cdmx.registry import RUNNERS
 from cdmx.utils.cli import (default_work_dir, load_config, place_out_files, resolve_checkpoint,
                             run_cli)
@@ -80,6 +80,7 @@ def main() -> None:
     setup_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

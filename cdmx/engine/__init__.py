@@ -6,7 +6,8 @@ under ``weights_only=True`` with the allow-list.
 """
 from cdmx.utils import checkpoint  # noqa: F401  (installs the safe loader on import)
 
-from .distributed import LAUNCHERS, setup_distributed
+from .distributed import LAUNCHERS, setup_distributed, teardown_distributed
 from .hooks import ConfidenceLabellingHook
 
-__all__ = ['LAUNCHERS', 'setup_distributed', 'ConfidenceLabellingHook']
+__all__ = ['LAUNCHERS', 'setup_distributed', 'teardown_distributed',
+           'ConfidenceLabellingHook']

@@ -68,6 +68,20 @@ def setup_distributed(cfg: Config, launcher: str) -> None:
     cfg.model_wrapper_cfg = _cpu_wrapper_cfg(cfg)
 
 
+def teardown_distributed() -> None:
+    """Close the process group, if any, once every rank has finished (a barrier, then
+    ``destroy_process_group``).
+
+    Without it each rank leaves at its own pace and the group dies in interpreter shutdown:
+    rank 0 hosts the ``env://`` store, and a rank still tearing gloo down when it vanishes
+    aborts ("terminate called without an active exception", exit -6; seen in the 2-process
+    tests).
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def _cpu_wrapper_cfg(cfg: Config) -> dict:
     """``cfg.model_wrapper_cfg`` with ``device_ids=None`` when it is a DDP wrapper.
 

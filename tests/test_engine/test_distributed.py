@@ -8,7 +8,7 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
-from cdmx.engine import setup_distributed
+from cdmx.engine import setup_distributed, teardown_distributed
 from cdmx.utils.errors import CdmxError
 
 needs_cpu_only = pytest.mark.skipif(torch.cuda.is_available(),
@@ -62,6 +62,9 @@ def test_cpu_group_is_gloo_and_ddp_gets_no_device_ids(clean_env):
     try:
         setup_distributed(cfg, 'pytorch')
         assert dist.is_initialized() and dist.get_backend() == 'gloo'
+        teardown_distributed()  # what the tools call after training, testing, generating
+        assert not dist.is_initialized()
+        teardown_distributed()  # without a group: nothing to do
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
