@@ -220,8 +220,8 @@ def test_entry_script_dry_run(tmp_path):
     """bash tools/gdui_mini.sh --dry-run in an empty folder: every stage would run, nothing is
     written."""
     result = subprocess.run(['bash', os.path.join(REPO_ROOT, 'tools', 'gdui_mini.sh'),
-                             '--dry-run', 'score_plg-seed0'], cwd=str(tmp_path), capture_output=True,
-                            text=True, timeout=120, env=tool_env(PYTHON=sys.executable))
+                             '--dry-run', 'score_plg-seed0'], cwd=str(tmp_path),
+                            capture_output=True, text=True, timeout=120, env=tool_env(PYTHON=sys.executable))
     assert result.returncode == 0, result.stderr
     # score_plg's upstream: its classifier, the clustering and matching, the sweep (its scale)
     assert 'dry run: 17 of 17 stages would run' in result.stdout

