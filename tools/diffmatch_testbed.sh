@@ -14,10 +14,12 @@
 #    oracle mIoU >= 70, supervised-only tail-3 mIoU in [15, 35] and UniMatch >= supervised-only
 #    + 3 mIoU hold (means over seeds). If one does not, the script stops there (exit 3) unless
 #    FORCE_TABLE=1: the method comparison is not spent on an unsound testbed;
-# 4. the table: Dis. Baseline, DiffMatch without and with the adjustment from the same
+# 4. the table: Dis. Baseline, DiffMatch without and with the adjustment, and DiffMatch with
+#    DDP's readout (logits, cross-entropy; the paper's is L2 on analog bits) from the same
 #    checkpoints; mean ± std over seeds of mIoU, head-3 / tail-3 mIoU and ECE, paired
 #    differences with 95% intervals (UniMatch − supervised-only, DiffMatch w/o adj. − Dis.
-#    Baseline, DiffMatch − DiffMatch w/o adj., DiffMatch − supervised-only): WORK/table.{md,
+#    Baseline, DiffMatch − DiffMatch w/o adj., DiffMatch − supervised-only, DDP's readout −
+#    the paper's): WORK/table.{md,
 #    json,png}; per-class pseudo-label against ground-truth counts (Figs. 1, 8) of the first
 #    seed: WORK/pseudo_labels_<arm>.png (PseudoLabelStatsHook).
 # Runs go two at a time, one thread each (seeds.py --jobs 2), on two CPU cores.
@@ -190,15 +192,16 @@ if ! $PY tools/analysis_tools/diffmatch_gates.py "$WORK/gates.json"; then
   echo "A gate is not met; FORCE_TABLE=1: the table runs anyway."
 fi
 
-stage "table: Dis. Baseline, DiffMatch without and with the adjustment"
+stage "table: Dis. Baseline, DiffMatch without and with the adjustment, DDP's readout"
 runs diffmatch-noadjust="$CFG-diffmatch-noadjust.py" diffmatch="$CFG-diffmatch.py" \
-  dis-baseline="$CFG-dis-baseline.py" -- "${OPTIONS[@]}" "${ARM[@]}"
+  dis-baseline="$CFG-dis-baseline.py" diffmatch-ddp-readout="$CFG-diffmatch-ddp-readout.py" \
+  -- "${OPTIONS[@]}" "${ARM[@]}"
 summary table sup-only="$CFG-sup-only.py" unimatch="$CFG-unimatch.py" \
   dis-baseline="$CFG-dis-baseline.py" diffmatch-noadjust="$CFG-diffmatch-noadjust.py" \
-  diffmatch="$CFG-diffmatch.py" --diff sup-only unimatch \
-  --diff dis-baseline diffmatch-noadjust --diff diffmatch-noadjust diffmatch \
-  --diff sup-only diffmatch
-for arm in unimatch dis-baseline diffmatch-noadjust diffmatch; do
+  diffmatch="$CFG-diffmatch.py" diffmatch-ddp-readout="$CFG-diffmatch-ddp-readout.py" \
+  --diff sup-only unimatch --diff dis-baseline diffmatch-noadjust \
+  --diff diffmatch-noadjust diffmatch --diff sup-only diffmatch --diff diffmatch diffmatch-ddp-readout
+for arm in unimatch dis-baseline diffmatch-noadjust diffmatch diffmatch-ddp-readout; do
   cp "$WORK/$arm/seed_${SEED_LIST[0]}/pseudo_label_stats.png" "$WORK/pseudo_labels_$arm.png"
 done
 stage "done: $WORK/gates.md, $WORK/table.md (.json, .png), $WORK/pseudo_labels_<arm>.png"

@@ -15,7 +15,8 @@ from cdmx.registry import MODELS
 from cdmx.utils.setup_env import register_all_modules
 
 CONFIG = os.path.join(REPO_ROOT, 'configs', 'diffmatch', 'fashion-scenes_testbed-{}.py')
-ARMS = ('sup-only', 'unimatch', 'dis-baseline', 'diffmatch-noadjust', 'diffmatch')
+ARMS = ('sup-only', 'unimatch', 'dis-baseline', 'diffmatch-noadjust', 'diffmatch',
+        'diffmatch-ddp-readout')
 gates = load_module('diffmatch_gates', os.path.join(REPO_ROOT, 'tools', 'analysis_tools',
                                                     'diffmatch_gates.py'))
 timing = load_module('testbed_timing', os.path.join(REPO_ROOT, 'tools', 'analysis_tools',
@@ -86,6 +87,16 @@ def test_arms_differ_only_in_readout_and_loop():
         assert dis[key] == diffmatch[key], key
     assert cfgs['diffmatch-noadjust'].model.segmentor.loss.tau == 0.0
     assert diffmatch.segmentor.loss.tau == 0.1
+    assert diffmatch.segmentor.td == 1.0  # Algorithm 3's
+    assert 'readout' not in diffmatch.segmentor.denoiser  # MaskDenoiser's: the paper's L2
+    # DDP's readout: the same arm but logits scored by cross-entropy (+ the same adjustment)
+    ddp = cfgs['diffmatch-ddp-readout'].model.to_dict()
+    paper = diffmatch.to_dict()
+    assert ddp['segmentor'].pop('denoiser') == {**paper['segmentor'].pop('denoiser'),
+                                                'readout': 'logits'}
+    assert ddp['segmentor'].pop('loss') == dict(type='DebiasedCrossEntropyLoss', tau=0.1)
+    paper['segmentor'].pop('loss')
+    assert ddp == paper
     uni = cfgs['unimatch'].model
     assert (uni.confidence_threshold, uni.cutmix_prob) == (0.95, 0.5)  # UniMatch's own loop
     # supervised-only: the labelled source alone, no hook needing pseudo-labels
@@ -290,12 +301,12 @@ def test_testbed_command_runs_end_to_end_on_small_scenes(tmp_path):
             assert os.path.isfile(os.path.join(work, f'{name}.{ext}'))
     with open(os.path.join(work, 'table.json')) as f:
         table = json.load(f)
-    assert list(table['summary']) == ['sup-only', 'unimatch', 'dis-baseline',
-                                      'diffmatch-noadjust', 'diffmatch']
+    assert list(table['summary']) == list(ARMS)
     assert [(d['reference'], d['other']) for d in table['differences']] == [
         ('sup-only', 'unimatch'), ('dis-baseline', 'diffmatch-noadjust'),
-        ('diffmatch-noadjust', 'diffmatch'), ('sup-only', 'diffmatch')]
-    for arm in ('unimatch', 'dis-baseline', 'diffmatch-noadjust', 'diffmatch'):
+        ('diffmatch-noadjust', 'diffmatch'), ('sup-only', 'diffmatch'),
+        ('diffmatch', 'diffmatch-ddp-readout')]
+    for arm in ARMS[1:]:
         assert os.path.isfile(os.path.join(work, f'pseudo_labels_{arm}.png'))
     for seed in (0, 1):  # each seed's arms started from that seed's supervised checkpoint
         log = open(os.path.join(work, 'diffmatch', f'seed_{seed}', 'seeds.log')).read()
