@@ -43,11 +43,13 @@
 # Environment: PYTHON (interpreter, default python), SEEDS (default "0 1 2"), WORK (default
 # work_dirs/diffmatch_testbed; the configs read it as CDMX_TESTBED_WORK), CDMX_FASHION_TESTBED
 # (scenes, default data/fashion_testbed), CDMX_TESTBED_SPLIT (labelled split, default 1_16;
-# 1_32 needs the data written with --fractions 1/32 ...), CDMX_FASHION_MNIST (idx files, to write the scenes and
-# pretrain the extractor), CDMX_PRETRAINED (default work_dirs/pretrained), FORCE_TABLE=1,
+# 1_32 needs the data written with --fractions 1/32 ...), CDMX_FASHION_MNIST (idx files, to
+# write the scenes and pretrain the extractor), CDMX_PRETRAINED (default work_dirs/pretrained),
+# FORCE_TABLE=1,
 # EVAL_SPLIT=dev (test on the dev scenes, for choices: thresholds, alpha; use another WORK),
 # ARM_OPTIONS (extra --cfg-options for the arms, e.g. "model.confidence_threshold=0.9"),
-# MAX_ITERS (a shorter run to check the pipeline; its numbers mean nothing), TIMING_ITERS.
+# MAX_ITERS (a shorter run to check the pipeline; its numbers mean nothing), TIMING_ITERS,
+# ALPHAS (the post-hoc correction's alphas tried on dev besides 0, default "0.25 0.5 1").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
@@ -196,11 +198,48 @@ stage "table: Dis. Baseline, DiffMatch without and with the adjustment, DDP's re
 runs diffmatch-noadjust="$CFG-diffmatch-noadjust.py" diffmatch="$CFG-diffmatch.py" \
   dis-baseline="$CFG-dis-baseline.py" diffmatch-ddp-readout="$CFG-diffmatch-ddp-readout.py" \
   -- "${OPTIONS[@]}" "${ARM[@]}"
+
+# The extension, its own rows (docs/diffmatch.md): the post-hoc prior correction at test time on
+# each seed's trained checkpoint, s_c - alpha log p(c) for Dis. Baseline (logit_adjust) and the
+# code mean of P(c | y_0) / (C p(c))^alpha at each DDIM step for DiffMatch (debias_sampling);
+# alpha of 0 and ALPHAS with the best mean mIoU on the dev scenes (ties: the smaller), then the
+# reported scenes once.
+DEV_TEST=(test_dataloader.dataset.data_prefix.img_path=img_dir/dev
+          test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/dev)
+posthoc() {  # ARM KNOB: WORK/dev/ARM-a<alpha>/seed_S, WORK/dev_ARM.{md,json,png}, WORK/ARM+posthoc
+  local arm=$1 knob=$2 alpha best names=()
+  local tested=(--seeds "${SEED_LIST[@]}" --jobs 2
+                --checkpoint "$WORK/$arm/seed_{seed}/last_checkpoint")
+  for alpha in 0 ${ALPHAS:-0.25 0.5 1}; do
+    names+=("$arm-a$alpha=$CFG-$arm.py")
+    $PY tools/analysis_tools/seeds.py "$arm-a$alpha=$CFG-$arm.py" "${tested[@]}" \
+      --work-dir-pattern "$WORK/dev/{name}/seed_{seed}" --cfg-options "${OPTIONS[@]}" \
+      "${DEV_TEST[@]}" "$knob=$alpha" --out "$WORK/summaries/$(date +%Y%m%d_%H%M%S)_$arm-a$alpha"
+  done
+  rm -f "$WORK/dev_$arm.md" "$WORK/dev_$arm.json" "$WORK/dev_$arm.png"
+  $PY tools/analysis_tools/seeds.py "${names[@]}" --aggregate --seeds "${SEED_LIST[@]}" \
+    --work-dir-pattern "$WORK/dev/{name}/seed_{seed}" --metrics "${METRICS[@]}" \
+    --out "$WORK/dev_$arm"
+  best=$($PY -c 'import json, sys; s = json.load(open(sys.argv[1]))["summary"]
+a = {float(n.rsplit("-a", 1)[1]): v["mIoU"]["mean"] for n, v in s.items()}
+print(max(sorted(a), key=lambda alpha: a[alpha]))' "$WORK/dev_$arm.json")
+  stage "$arm: post-hoc alpha $best (best mean dev mIoU, $WORK/dev_$arm.md), on the test scenes"
+  $PY tools/analysis_tools/seeds.py "$arm+posthoc=$CFG-$arm.py" "${tested[@]}" \
+    --work-dir-pattern "$WORK/{name}/seed_{seed}" --cfg-options "${OPTIONS[@]}" "$knob=$best" \
+    --out "$WORK/summaries/$(date +%Y%m%d_%H%M%S)_$arm+posthoc"
+}
+stage "extension: the post-hoc prior correction, alpha chosen on the dev scenes"
+posthoc dis-baseline model.segmentor.logit_adjust
+posthoc diffmatch model.segmentor.debias_sampling
+
 summary table sup-only="$CFG-sup-only.py" unimatch="$CFG-unimatch.py" \
   dis-baseline="$CFG-dis-baseline.py" diffmatch-noadjust="$CFG-diffmatch-noadjust.py" \
   diffmatch="$CFG-diffmatch.py" diffmatch-ddp-readout="$CFG-diffmatch-ddp-readout.py" \
+  dis-baseline+posthoc="$CFG-dis-baseline.py" diffmatch+posthoc="$CFG-diffmatch.py" \
   --diff sup-only unimatch --diff dis-baseline diffmatch-noadjust \
-  --diff diffmatch-noadjust diffmatch --diff sup-only diffmatch --diff diffmatch diffmatch-ddp-readout
+  --diff diffmatch-noadjust diffmatch --diff sup-only diffmatch \
+  --diff diffmatch diffmatch-ddp-readout --diff dis-baseline dis-baseline+posthoc \
+  --diff diffmatch diffmatch+posthoc
 for arm in unimatch dis-baseline diffmatch-noadjust diffmatch diffmatch-ddp-readout; do
   cp "$WORK/$arm/seed_${SEED_LIST[0]}/pseudo_label_stats.png" "$WORK/pseudo_labels_$arm.png"
 done

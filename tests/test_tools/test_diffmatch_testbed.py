@@ -282,7 +282,7 @@ def test_timing_projection_from_synthetic_runs(tmp_path, monkeypatch, capsys):
 @pytest.mark.slow
 def test_testbed_command_runs_end_to_end_on_small_scenes(tmp_path):
     """tools/diffmatch_testbed.sh with MAX_ITERS=2 and two seeds on 320 training scenes of the
-    real Fashion-MNIST (about 5 minutes on 2 cores: 30 fresh interpreters)."""
+    real Fashion-MNIST (about 8 minutes on 2 cores: 46 fresh interpreters)."""
     source = os.environ.get('CDMX_FASHION_MNIST', '/usr/share/datasets/fashion-mnist')
     if not os.path.isfile(os.path.join(source, 't10k-labels-idx1-ubyte.gz')):
         pytest.skip(f'Fashion-MNIST is not in {source} (set CDMX_FASHION_MNIST)')
@@ -293,7 +293,7 @@ def test_testbed_command_runs_end_to_end_on_small_scenes(tmp_path):
     result = run(['bash', 'tools/diffmatch_testbed.sh'], timeout=1200,
                  CDMX_FASHION_TESTBED=scenes, CDMX_PRETRAINED=str(tmp_path / 'pretrained'),
                  CDMX_FASHION_MNIST=source, WORK=work, MAX_ITERS='2', SEEDS='0 1',
-                 FORCE_TABLE='1', PYTHON=sys.executable)
+                 FORCE_TABLE='1', ALPHAS='0.5', PYTHON=sys.executable)
     assert_ok(result)
     assert 'gate 1: full-label oracle mIoU' in result.stdout
     for name in ('gates', 'table'):
@@ -301,11 +301,21 @@ def test_testbed_command_runs_end_to_end_on_small_scenes(tmp_path):
             assert os.path.isfile(os.path.join(work, f'{name}.{ext}'))
     with open(os.path.join(work, 'table.json')) as f:
         table = json.load(f)
-    assert list(table['summary']) == list(ARMS)
+    assert list(table['summary']) == [*ARMS, 'dis-baseline+posthoc', 'diffmatch+posthoc']
     assert [(d['reference'], d['other']) for d in table['differences']] == [
         ('sup-only', 'unimatch'), ('dis-baseline', 'diffmatch-noadjust'),
         ('diffmatch-noadjust', 'diffmatch'), ('sup-only', 'diffmatch'),
-        ('diffmatch', 'diffmatch-ddp-readout')]
+        ('diffmatch', 'diffmatch-ddp-readout'), ('dis-baseline', 'dis-baseline+posthoc'),
+        ('diffmatch', 'diffmatch+posthoc')]
+    # the post-hoc correction: alpha 0 and 0.5 on dev, trained checkpoints tested, not retrained
+    for arm, knob in (('dis-baseline', 'logit_adjust'), ('diffmatch', 'debias_sampling')):
+        with open(os.path.join(work, f'dev_{arm}.json')) as f:
+            assert list(json.load(f)['summary']) == [f'{arm}-a0', f'{arm}-a0.5']
+        log = open(os.path.join(work, f'{arm}+posthoc', 'seed_1', 'seeds.log')).read()
+        assert 'tools/train.py' not in log and f'{arm}/seed_1/last_checkpoint' in log
+        assert 'img_dir/dev' in open(os.path.join(work, 'dev', f'{arm}-a0.5', 'seed_1',
+                                                  'seeds.log')).read()
+        assert f'model.segmentor.{knob}=' in log
     for arm in ARMS[1:]:
         assert os.path.isfile(os.path.join(work, f'pseudo_labels_{arm}.png'))
     for seed in (0, 1):  # each seed's arms started from that seed's supervised checkpoint

@@ -130,3 +130,26 @@ def test_train_and_test_per_seed_a_failing_seed_then_a_resumed_rerun(tmp_path):
     log = (broken / 'seeds.log').read_text()
     assert 'randomness.seed=1' in log and 'randomness.seed=0' not in log
     assert 'toy seed 0: done' in first.stdout and 'toy seed 1: FAILED' in first.stdout
+
+
+def test_checkpoint_tests_trained_runs_without_training(tmp_path):
+    """--checkpoint: each seed's trained checkpoint is tested with other options (a test-time
+    knob), nothing is trained; a checkpoint that does not exist is refused before any run."""
+    trained = str(tmp_path / 'trained' / 'seed_{seed}')
+    assert_ok(run_tool(os.path.join('analysis_tools', 'seeds.py'), f'toy={TOY_CONFIG}',
+                       '--seeds', '0', '1', '--work-dir-pattern', trained,
+                       '--out', str(tmp_path / 'trained')))
+    command = [os.path.join('analysis_tools', 'seeds.py'), f'posthoc={TOY_CONFIG}',
+               '--work-dir-pattern', str(tmp_path / 'posthoc' / 'seed_{seed}'),
+               '--checkpoint', os.path.join(trained, 'last_checkpoint')]
+    missing = run_tool(*command, '--seeds', '0', '2', '--out', str(tmp_path / 'missing'))
+    assert missing.returncode != 0 and 'seed_2/last_checkpoint do(es) not exist' in missing.stderr
+    assert not (tmp_path / 'posthoc').exists()
+    assert_ok(run_tool(*command, '--seeds', '0', '1', '--out', str(tmp_path / 'posthoc')))
+    for seed in (0, 1):
+        log = (tmp_path / 'posthoc' / f'seed_{seed}' / 'seeds.log').read_text()
+        assert 'tools/train.py' not in log and 'tools/test.py' in log
+        assert os.path.join('trained', f'seed_{seed}', 'last_checkpoint') in log
+    record = json.loads((tmp_path / 'posthoc.json').read_text())
+    before = json.loads((tmp_path / 'trained.json').read_text())
+    assert record['runs']['posthoc'] == before['runs']['toy']  # the same weights, same metrics

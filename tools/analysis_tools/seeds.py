@@ -2,8 +2,8 @@
 
     python tools/analysis_tools/seeds.py CONFIG [CONFIG ...] --seeds 0 1 2
         [--work-dir-pattern work_dirs/seeds/{name}/seed_{seed}] [--cfg-options KEY=VALUE ...]
-        [--aggregate] [--jobs N] [--metrics M [M ...]] [--diff A B [--diff A B ...]]
-        [--out PREFIX]
+        [--aggregate] [--checkpoint PATTERN] [--jobs N] [--metrics M [M ...]]
+        [--diff A B [--diff A B ...]] [--out PREFIX]
 
 Each ``CONFIG`` is a config path or ``NAME=PATH`` (the name labels its row and its work dirs;
 default: the file name). For every config and seed the tool runs, as a user would,
@@ -13,7 +13,10 @@ default: the file name). For every config and seed the tool runs, as a user woul
 
 in fresh processes (``{seed}`` in an option becomes ``S``, e.g. ``load_from=work_dirs/sup/
 seed_{seed}/iter_600.pth`` starts each seed from its own checkpoint; output to
-``DIR/seeds.log``; ``--jobs N`` runs N seeds at once, each with
+``DIR/seeds.log``; ``--checkpoint PATTERN`` trains nothing and tests the checkpoint (or
+``last_checkpoint`` file) that PATTERN names with ``{name}`` and ``{seed}`` filled in, for knobs
+that act at test time alone, e.g. a post-hoc prior correction chosen on a dev split over the
+seeds of trained runs; ``--jobs N`` runs N seeds at once, each with
 ``OMP_NUM_THREADS`` = cores / N unless it is set: on a 2-core CPU two one-thread runs finish
 sooner than two two-thread runs in turn), then reads each test run's metrics JSON
 (``DIR/<timestamp>/<timestamp>.json``, mmengine's ``LoggerHook``) and reports per config and
@@ -67,6 +70,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'value becomes the run\'s seed')
     parser.add_argument('--jobs', type=int, default=1,
                         help='how many (config, seed) runs at once (default: 1)')
+    parser.add_argument('--checkpoint', metavar='PATTERN',
+                        help='train nothing: test this checkpoint, with {name} and {seed}')
     parser.add_argument('--aggregate', action='store_true',
                         help='run nothing; summarize existing work dirs')
     parser.add_argument('--metrics', nargs='+',
@@ -131,22 +136,25 @@ def seed_options(seed: int, cfg_options: Sequence[str]) -> List[str]:
 
 
 def run_one(config: str, directory: str, seed: int, cfg_options: Sequence[str],
-            threads: Optional[int] = None) -> Optional[str]:
-    """Train and test one seed in fresh processes; ``None`` or what failed, in a few words."""
+            threads: Optional[int] = None, checkpoint: Optional[str] = None) -> Optional[str]:
+    """Train and test one seed in fresh processes (only test ``checkpoint`` when it is given);
+    ``None`` or what failed, in a few words."""
     os.makedirs(directory, exist_ok=True)
     options = seed_options(seed, cfg_options)
-    pointer = os.path.join(directory, 'last_checkpoint')
+    pointer = checkpoint or os.path.join(directory, 'last_checkpoint')
     train = [sys.executable, os.path.join(TOOLS, 'train.py'), config, '--work-dir', directory]
     if os.path.isfile(pointer):
         train.append('--resume')
     test = [sys.executable, os.path.join(TOOLS, 'test.py'), config, pointer, '--work-dir',
             directory]
+    steps = [('train', train), ('test', test)][1 if checkpoint else 0:]
     env = dict(os.environ)
     env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # spinning threads collapse on shared cores
     if threads is not None:
         env.setdefault('OMP_NUM_THREADS', str(threads))
     with open(os.path.join(directory, 'seeds.log'), 'a', encoding='utf-8') as log:
-        for step, command in (('train', train + options), ('test', test + options)):
+        for step, command in steps:
+            command = command + options
             log.write(f'\n$ {" ".join(command)}\n')
             log.flush()
             status = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -158,9 +166,10 @@ def run_one(config: str, directory: str, seed: int, cfg_options: Sequence[str],
 
 
 def run_all(configs: Dict[str, str], seeds: Sequence[int], pattern: str,
-            cfg_options: Sequence[str], jobs: int = 1) -> Dict[Tuple[str, int], str]:
-    """Run every missing (config, seed), ``jobs`` at a time; ``{(name, seed): one line}`` of the
-    failures."""
+            cfg_options: Sequence[str], jobs: int = 1,
+            checkpoint: Optional[str] = None) -> Dict[Tuple[str, int], str]:
+    """Run every missing (config, seed), ``jobs`` at a time (test only the checkpoint that the
+    ``checkpoint`` pattern names, if given); ``{(name, seed): one line}`` of the failures."""
     todo = [(name, seed) for name in configs for seed in seeds
             if find_test_metrics(work_dir(pattern, name, seed)) is None]
     done = len(configs) * len(seeds) - len(todo)
@@ -174,10 +183,12 @@ def run_all(configs: Dict[str, str], seeds: Sequence[int], pattern: str,
         i, (name, seed) = numbered
         directory = work_dir(pattern, name, seed)
         with lock:
-            print(f'[{i}/{len(todo)}] {name} seed {seed}: train + test in {directory} '
+            print(f'[{i}/{len(todo)}] {name} seed {seed}: '
+                  f'{"test" if checkpoint else "train + test"} in {directory} '
                   f'(log: {directory}/seeds.log)', flush=True)
         start = time.time()
-        problem = run_one(configs[name], directory, seed, cfg_options, threads)
+        problem = run_one(configs[name], directory, seed, cfg_options, threads,
+                          checkpoint and work_dir(checkpoint, name, seed))
         minutes, seconds = divmod(round(time.time() - start), 60)
         with lock:
             if problem:
@@ -304,10 +315,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if unknown:
             raise CdmxError(f'--diff names {", ".join(unknown)}, which is not among the configs '
                             f'({", ".join(configs)}).')
+    if args.checkpoint and not args.aggregate:
+        missing = [path for path in (work_dir(args.checkpoint, name, seed) for name in configs
+                                     for seed in args.seeds) if not os.path.isfile(path)]
+        if missing:
+            raise CdmxError(f'--checkpoint: {", ".join(missing)} do(es) not exist; train those '
+                            'runs first (drop --checkpoint) or fix the pattern.')
     prefix = output_prefix(args.out)
 
     failed = {} if args.aggregate else run_all(configs, args.seeds, args.work_dir_pattern,
-                                               args.cfg_options, args.jobs)
+                                               args.cfg_options, args.jobs, args.checkpoint)
     failures = list(failed.values())
     runs = read_runs(configs, args.seeds, args.work_dir_pattern, skip=list(failed))
     metrics = collect(runs, args.metrics)
