@@ -238,7 +238,8 @@ summary table sup-only="$CFG-sup-only.py" unimatch="$CFG-unimatch.py" \
   dis-baseline+posthoc="$CFG-dis-baseline.py" diffmatch+posthoc="$CFG-diffmatch.py" \
   --diff sup-only unimatch --diff dis-baseline diffmatch-noadjust \
   --diff diffmatch-noadjust diffmatch --diff sup-only diffmatch \
-  --diff diffmatch diffmatch-ddp-readout --diff dis-baseline dis-baseline+posthoc \
+  --diff diffmatch diffmatch-ddp-readout --diff dis-baseline diffmatch-ddp-readout \
+  --diff dis-baseline dis-baseline+posthoc \
   --diff diffmatch diffmatch+posthoc
 for arm in unimatch dis-baseline diffmatch-noadjust diffmatch diffmatch-ddp-readout; do
   cp "$WORK/$arm/seed_${SEED_LIST[0]}/pseudo_label_stats.png" "$WORK/pseudo_labels_$arm.png"

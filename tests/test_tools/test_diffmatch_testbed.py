@@ -305,7 +305,8 @@ def test_testbed_command_runs_end_to_end_on_small_scenes(tmp_path):
     assert [(d['reference'], d['other']) for d in table['differences']] == [
         ('sup-only', 'unimatch'), ('dis-baseline', 'diffmatch-noadjust'),
         ('diffmatch-noadjust', 'diffmatch'), ('sup-only', 'diffmatch'),
-        ('diffmatch', 'diffmatch-ddp-readout'), ('dis-baseline', 'dis-baseline+posthoc'),
+        ('diffmatch', 'diffmatch-ddp-readout'), ('dis-baseline', 'diffmatch-ddp-readout'),
+        ('dis-baseline', 'dis-baseline+posthoc'),
         ('diffmatch', 'diffmatch+posthoc')]
     # the post-hoc correction: alpha 0 and 0.5 on dev, trained checkpoints tested, not retrained
     for arm, knob in (('dis-baseline', 'logit_adjust'), ('diffmatch', 'debias_sampling')):
