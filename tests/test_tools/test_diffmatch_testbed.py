@@ -282,7 +282,8 @@ def test_timing_projection_from_synthetic_runs(tmp_path, monkeypatch, capsys):
 @pytest.mark.slow
 def test_testbed_command_runs_end_to_end_on_small_scenes(tmp_path):
     """tools/diffmatch_testbed.sh with MAX_ITERS=2 and two seeds on 320 training scenes of the
-    real Fashion-MNIST (about 8 minutes on 2 cores: 46 fresh interpreters)."""
+    real Fashion-MNIST (11 minutes on the 2 cores beside another job: every stage in fresh
+    interpreters)."""
     source = os.environ.get('CDMX_FASHION_MNIST', '/usr/share/datasets/fashion-mnist')
     if not os.path.isfile(os.path.join(source, 't10k-labels-idx1-ubyte.gz')):
         pytest.skip(f'Fashion-MNIST is not in {source} (set CDMX_FASHION_MNIST)')
