@@ -150,9 +150,10 @@ if [ -n "${MAX_ITERS:-}" ]; then
   OPTIONS+=(train_cfg.max_iters="$MAX_ITERS")
   ARM+=(model.burn_in_iters=$((MAX_ITERS / 2)))
 fi
+DEV_TEST=(test_dataloader.dataset.data_prefix.img_path=img_dir/dev
+          test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/dev)
 if [ "${EVAL_SPLIT:-val}" = dev ]; then
-  OPTIONS+=(test_dataloader.dataset.data_prefix.img_path=img_dir/dev
-            test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/dev)
+  OPTIONS+=("${DEV_TEST[@]}")
 elif [ "${EVAL_SPLIT:-val}" != val ]; then
   echo "EVAL_SPLIT=$EVAL_SPLIT is neither val (reported) nor dev (choices)"; exit 1
 fi
@@ -204,8 +205,6 @@ runs diffmatch-noadjust="$CFG-diffmatch-noadjust.py" diffmatch="$CFG-diffmatch.p
 # code mean of P(c | y_0) / (C p(c))^alpha at each DDIM step for DiffMatch (debias_sampling);
 # alpha of 0 and ALPHAS with the best mean mIoU on the dev scenes (ties: the smaller), then the
 # reported scenes once.
-DEV_TEST=(test_dataloader.dataset.data_prefix.img_path=img_dir/dev
-          test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/dev)
 posthoc() {  # ARM KNOB: WORK/dev/ARM-a<alpha>/seed_S, WORK/dev_ARM.{md,json,png}, WORK/ARM+posthoc
   local arm=$1 knob=$2 alpha best names=()
   local tested=(--seeds "${SEED_LIST[@]}" --jobs 2

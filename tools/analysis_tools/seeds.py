@@ -142,19 +142,18 @@ def run_one(config: str, directory: str, seed: int, cfg_options: Sequence[str],
     os.makedirs(directory, exist_ok=True)
     options = seed_options(seed, cfg_options)
     pointer = checkpoint or os.path.join(directory, 'last_checkpoint')
-    train = [sys.executable, os.path.join(TOOLS, 'train.py'), config, '--work-dir', directory]
-    if os.path.isfile(pointer):
-        train.append('--resume')
-    test = [sys.executable, os.path.join(TOOLS, 'test.py'), config, pointer, '--work-dir',
-            directory]
-    steps = [('train', train), ('test', test)][1 if checkpoint else 0:]
+    steps = [('test', [sys.executable, os.path.join(TOOLS, 'test.py'), config, pointer,
+                       '--work-dir', directory])]
+    if not checkpoint:
+        train = [sys.executable, os.path.join(TOOLS, 'train.py'), config, '--work-dir', directory]
+        steps.insert(0, ('train', train + ['--resume'] if os.path.isfile(pointer) else train))
     env = dict(os.environ)
     env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # spinning threads collapse on shared cores
     if threads is not None:
         env.setdefault('OMP_NUM_THREADS', str(threads))
     with open(os.path.join(directory, 'seeds.log'), 'a', encoding='utf-8') as log:
         for step, command in steps:
-            command = command + options
+            command += options
             log.write(f'\n$ {" ".join(command)}\n')
             log.flush()
             status = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env)
