@@ -7,7 +7,7 @@
 _base_ = [
     '../_base_/datasets/fashion-scenes_testbed.py',
     '../_base_/models/deeplabv3plus_m-v2-d8_mini_testbed-diffmatch.py',
-    '../_base_/schedules/adamw-poly_testbed.py',
+    '../_base_/schedules/adamw-poly_testbed-readout.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(

@@ -18,8 +18,9 @@
 # at 0 IoU): seed 0 measured supervised tail-3 IoU 24.9 and the oracle 60.7 mIoU at 4,800, still
 # rising (docs/notes/diffmatch_testbed.md, second design round).
 sup_iters = 4800
-arm_iters = 400
 burn_in_iters = 80
+loop_iters = 320
+arm_iters = burn_in_iters + loop_iters
 oracle_iters = 4800
 warmup_iters = 50
 start_checkpoint = \
