@@ -16,29 +16,25 @@
 #    FORCE_TABLE=1: the method comparison is not spent on an unsound testbed;
 # 4. the table: Dis. Baseline, DiffMatch without and with the adjustment, and DiffMatch with
 #    DDP's readout (logits, cross-entropy; the paper's is L2 on analog bits) from the same
-#    checkpoints; mean ± std over seeds of mIoU, head-3 / tail-3 mIoU and ECE, paired
-#    differences with 95% intervals (UniMatch − supervised-only, DiffMatch w/o adj. − Dis.
-#    Baseline, DiffMatch − DiffMatch w/o adj., DiffMatch − supervised-only, DDP's readout −
-#    the paper's): WORK/table.{md,
-#    json,png}; per-class pseudo-label against ground-truth counts (Figs. 1, 8) of the first
+#    checkpoints, these new readouts burning in 1,200 labelled iterations before the same
+#    320-iteration loop (configs/_base_/schedules/adamw-poly_testbed-readout.py); mean ± std
+#    over seeds of mIoU, head-3 / tail-3 mIoU and ECE, paired differences with 95% intervals
+#    (UniMatch − supervised-only, DiffMatch w/o adj. − Dis. Baseline, DiffMatch − DiffMatch
+#    w/o adj., DiffMatch − supervised-only, DDP's readout − the paper's):
+#    WORK/table.{md,json,png}; per-class pseudo-label against ground-truth counts (Figs. 1, 8) of the first
 #    seed: WORK/pseudo_labels_<arm>.png (PseudoLabelStatsHook).
 # Runs go two at a time, one thread each (seeds.py --jobs 2), on two CPU cores.
 #
-# Time budget (<= 60 min on 2 cores). Measured with `bash tools/diffmatch_testbed.sh timing`
-# (20 iterations per run, one thread, seconds per iteration = median after the first 3; the
-# 2-core machine shared with other jobs, load 3-5), projected by
-# `python tools/analysis_tools/testbed_timing.py work_dirs/diffmatch_testbed/timing`:
-#   s/iteration: extractor 0.36 (batch 64 items), supervised 0.15, oracle 0.27 (8 scenes),
-#   supervised-only 0.15, UniMatch 0.38, Dis. Baseline 0.77 (burn-in 0.38), DiffMatch 0.88
-#   (burn-in 0.41; 128-d denoiser; the mini world's 256-d: 0.96, which put the table at 82 min);
-#   test 13 ms (discriminative) / 44 ms (DiffMatch, 3 DDIM steps) per scene; 8-16 s start-up
-#   per command. Schedule (configs/_base_/schedules/adamw-poly_testbed.py): extractor 800,
-#   supervised 4800, oracle 4800, arms 400 iterations (burn-in 80).
-#   Projection, 3 seeds on 2 lanes: scenes 0.7 min, extractor 4.9 (one thread; the script gives
-#   it two), supervised + oracle 56.0, gates 7.3, table 29.6: 98.5 min. The table itself (the
-#   three arms after the gates, from the supervised checkpoints the gate run leaves) is the
-#   29.6 min; a re-run reuses every tested run. Re-time on another machine before changing the
-#   schedule.
+# Time. Measured 2026-12-07, seeds 0-2, 2 lanes, the machine otherwise idle: gate part 60 min
+# (supervised stage and oracle, 4,800 iterations each), table arms 54 min, extension 8 min:
+# about 2 h from nothing, over the issue's 60 min (docs/notes/diffmatch_testbed.md, "Second
+# table"); a re-run reuses every tested run. Per-iteration times: `bash
+# tools/diffmatch_testbed.sh timing` (20 iterations per run, one thread, the median after the
+# first 3), projected by `python tools/analysis_tools/testbed_timing.py WORK/timing`; measured
+# under load 3-5: supervised 0.15 s/iteration, oracle 0.27 (8 scenes), UniMatch 0.38, Dis.
+# Baseline 0.77 (burn-in 0.38), DiffMatch 0.88 (burn-in 0.41; 128-d denoiser); test 13 ms
+# (discriminative) / 44 ms (DiffMatch, 3 DDIM steps) per scene; projection 151 min. Re-time on
+# another machine before changing the schedule.
 #
 # Environment: PYTHON (interpreter, default python), SEEDS (default "0 1 2"), WORK (default
 # work_dirs/diffmatch_testbed; the configs read it as CDMX_TESTBED_WORK), CDMX_FASHION_TESTBED

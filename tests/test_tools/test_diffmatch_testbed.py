@@ -72,11 +72,14 @@ def test_arms_differ_only_in_readout_and_loop():
         assert cfg.start_checkpoint.endswith('supervised/seed_0/start.pth')
         assert {**student.backbone, 'init_cfg': None} == {**extractor.backbone,
                                                          'init_cfg': None}
-        assert cfg.train_cfg.max_iters == cfg.arm_iters
+        assert cfg.train_cfg.max_iters == cfg.arm_iters == cfg.param_scheduler[-1].end
         assert cfg.test_dataloader.dataset.data_prefix.img_path == 'img_dir/val'  # reported
         assert cfg.val_dataloader.dataset.data_prefix.img_path == 'img_dir/dev'  # choices
         if name != 'sup-only':
             assert cfg.model.burn_in_iters == cfg.burn_in_iters
+            # every loop equally long; the new readouts burn in longer (chosen on dev)
+            assert cfg.arm_iters - cfg.burn_in_iters == cfg.loop_iters == 320
+            assert cfg.burn_in_iters == (80 if name == 'unimatch' else 1200)
     # Dis. Baseline = DiffMatch's deformable layers and loop with a classifier readout
     readout, denoiser = dis.segmentor.decode_head.readout, diffmatch.segmentor.denoiser
     for key in ('embed_dims', 'num_layers', 'num_heads', 'num_levels', 'num_points',
@@ -265,17 +268,17 @@ def test_timing_projection_from_synthetic_runs(tmp_path, monkeypatch, capsys):
             'x - mmengine - INFO - Iter(test) [1/1]    time: 1.6000  data_time: 0.1\n')
         (tmp_path / name / 'num_images').write_text('16')
         (tmp_path / name / 'wall_seconds').write_text('10')
-    monkeypatch.setattr(timing, 'schedule', lambda: dict(sup=10, arm=10, burn_in=2, oracle=20,
-                                                         extractor=30))
+    monkeypatch.setattr(timing, 'schedule', lambda: dict(
+        sup=10, arm=10, burn_in=2, readout_arm=14, readout_burn_in=6, oracle=20, extractor=30))
     timing.main([str(tmp_path), '--seeds', '2', '--val-scenes', '100', '--skip', '1',
                  '--scenes-seconds', '60'])
     out = capsys.readouterr().out
     # a run: 12 s + iterations x 1 s, then a test of 8.4 + 100 x 0.1 = 18.4 s
     # stage 1: supervised 40.4 s, oracle 50.4 s, 2 seeds each on 2 lanes: 90.8 s
     # stage 2: sup-only 40.4, UniMatch 40.4 (burn-in at the same rate): 80.8 s
-    # stage 3: three arms of 40.4 s, 2 seeds each: 6 runs on 2 lanes = 121.2 s
-    # total 60 + (12 + 30) + 90.8 + 80.8 + 121.2 = 394.8 s = 6.6 min
-    assert 'total 6.6 min' in out
+    # stage 3: four arms of 14 iterations, 44.4 s, 2 seeds each: 8 runs on 2 lanes = 177.6 s
+    # total 60 + (12 + 30) + 90.8 + 80.8 + 177.6 = 451.2 s = 7.5 min
+    assert 'total 7.5 min' in out
     assert 'one oracle run (train + test): 0.8 min' in out
 
 
