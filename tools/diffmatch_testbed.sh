@@ -21,8 +21,8 @@
 #    over seeds of mIoU, head-3 / tail-3 mIoU and ECE, paired differences with 95% intervals
 #    (UniMatch − supervised-only, DiffMatch w/o adj. − Dis. Baseline, DiffMatch − DiffMatch
 #    w/o adj., DiffMatch − supervised-only, DDP's readout − the paper's):
-#    WORK/table.{md,json,png}; per-class pseudo-label against ground-truth counts (Figs. 1, 8) of the first
-#    seed: WORK/pseudo_labels_<arm>.png (PseudoLabelStatsHook).
+#    WORK/table.{md,json,png}; per-class pseudo-label against ground-truth counts (Figs. 1, 8)
+#    of the first seed: WORK/pseudo_labels_<arm>.png (PseudoLabelStatsHook).
 # Runs go two at a time, one thread each (seeds.py --jobs 2), on two CPU cores.
 #
 # Time. Measured 2026-12-07, seeds 0-2, 2 lanes, the machine otherwise idle: gate part 60 min

@@ -8,10 +8,10 @@
 #      (`start_checkpoint`: the segmentor's init_cfg; the tool links start.pth to the last
 #      checkpoint);
 #   2. arms: `arm_iters` iterations of 4 labelled + 4 unlabelled scenes; the first
-#      `burn_in_iters` on the labelled scenes alone in every semi-supervised arm (the readouts
-#      that the supervised checkpoint lacks, Dis. Baseline's deformable layers and DiffMatch's
-#      denoiser, learn there before they label anything; UniMatch burns in as long, so that
-#      every loop runs equally long); supervised-only never leaves it;
+#      `burn_in_iters` on the labelled scenes alone, then the loop's `loop_iters`, equally
+#      long in every semi-supervised arm; supervised-only never leaves the burn-in. The
+#      readouts that the supervised checkpoint lacks (Dis. Baseline's deformable layers,
+#      DiffMatch's denoiser) burn in longer: adamw-poly_testbed-readout.py;
 #   3. the full-label oracle: `oracle_iters` iterations of 8 labelled scenes from the
 #      pretrained extractor.
 # 4,800 supervised and oracle iterations (the first design's 400 and 800 left every tail class
