@@ -21,8 +21,7 @@ the other as tools/diffmatch_testbed.sh runs them, each as seeds.py schedules it
 then supervised + oracle, then supervised-only + UniMatch (the gates), then Dis. Baseline and
 DiffMatch without and with the adjustment and with DDP's readout (the table; the last is
 projected at DiffMatch's rate, not timed on its own). The post-hoc extension (tests only) is not
-projected. Prints the per-iteration times, each
-run's projection and the total.
+projected. Prints the per-iteration times, each run's projection and the total.
 """
 import argparse
 import glob
