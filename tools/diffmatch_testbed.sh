@@ -25,8 +25,9 @@
 #    of the first seed: WORK/pseudo_labels_<arm>.png (PseudoLabelStatsHook).
 # Runs go two at a time, one thread each (seeds.py --jobs 2), on two CPU cores.
 #
-# Time. Measured 2026-12-07, seeds 0-2, 2 lanes, the machine otherwise idle: gate part 60 min
-# (supervised stage and oracle, 4,800 iterations each), table arms 54 min, extension 8 min:
+# Time. Measured 2026-12-07, seeds 0-2, 2 lanes: gate part 60 min (supervised stage and oracle,
+# 4,800 iterations each; the test suite shared the cores for 16 of them), table arms 54 min
+# and extension 8 min on an otherwise idle machine:
 # about 2 h from nothing, over the issue's 60 min (docs/notes/diffmatch_testbed.md, "Second
 # table"); a re-run reuses every tested run. Per-iteration times: `bash
 # tools/diffmatch_testbed.sh timing` (20 iterations per run, one thread, the median after the

@@ -16,8 +16,9 @@ model = dict(
     segmentor=dict(
         backbone=dict(init_cfg=None),  # the start checkpoint holds the extractor
         decode_head=dict(num_classes={{_base_.num_classes}}),
-        # 128-d, 4 heads, FFN 256 (the mini world's 256-d costs 1.6x as much: the table would
-        # not fit its hour, tools/diffmatch_testbed.sh); Dis. Baseline's readout is the same.
+        # 128-d, 4 heads, FFN 256 (the mini world's 256-d costs 1.6x as much, and the table
+        # already takes about an hour, tools/diffmatch_testbed.sh); Dis. Baseline's readout is
+        # the same.
         denoiser=dict(embed_dims=128, num_heads=4, feedforward_channels=256),
         auxiliary_head=dict(num_classes={{_base_.num_classes}}),
         init_cfg=dict(type='Pretrained', checkpoint={{_base_.start_checkpoint}})),

@@ -285,7 +285,7 @@ def test_timing_projection_from_synthetic_runs(tmp_path, monkeypatch, capsys):
 @pytest.mark.slow
 def test_testbed_command_runs_end_to_end_on_small_scenes(tmp_path):
     """tools/diffmatch_testbed.sh with MAX_ITERS=2 and two seeds on 320 training scenes of the
-    real Fashion-MNIST (11 minutes on the 2 cores beside another job: every stage in fresh
+    real Fashion-MNIST (6 minutes on 2 idle cores, 11 beside another job: every stage in fresh
     interpreters)."""
     source = os.environ.get('CDMX_FASHION_MNIST', '/usr/share/datasets/fashion-mnist')
     if not os.path.isfile(os.path.join(source, 't10k-labels-idx1-ubyte.gz')):
