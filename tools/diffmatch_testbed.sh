@@ -25,11 +25,11 @@
 #    of the first seed: WORK/pseudo_labels_<arm>.png (PseudoLabelStatsHook).
 # Runs go two at a time, one thread each (seeds.py --jobs 2), on two CPU cores.
 #
-# Time. Measured 2026-12-07, seeds 0-2, 2 lanes: gate part 60 min (supervised stage and oracle,
-# 4,800 iterations each; the test suite shared the cores for 16 of them), table arms 54 min
-# and extension 8 min on an otherwise idle machine:
-# about 2 h from nothing, over the issue's 60 min (docs/notes/diffmatch_testbed.md, "Second
-# table"); a re-run reuses every tested run. Per-iteration times: `bash
+# Time. Measured 2026-12-07 from a fresh clone, seeds 0-2, 2 lanes, the machine otherwise idle:
+# 98 min 57 s (scenes and extractor 3.5 min, supervised stage and oracle 40 min, 4,800
+# iterations each; gates 6 min, table arms 40 min, extension 9 min), over the issue's 60 min
+# (docs/notes/diffmatch_testbed.md, "The table re-run from nothing"); a re-run reuses every
+# tested run. Per-iteration times: `bash
 # tools/diffmatch_testbed.sh timing` (20 iterations per run, one thread, the median after the
 # first 3), projected by `python tools/analysis_tools/testbed_timing.py WORK/timing`; measured
 # under load 3-5: supervised 0.15 s/iteration, oracle 0.27 (8 scenes), UniMatch 0.38, Dis.
